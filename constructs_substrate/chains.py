@@ -1,0 +1,153 @@
+"""The chain catalog: every network the library knows, in one table.
+
+A :class:`Chain` carries what differs between networks: the ``--chain`` id, the
+binary and its verified release, the relay chain of a parachain, default ports and
+the typical database size used to size and validate data volumes. Users add their
+own network by building a ``Chain`` (see ``docs/chains.md``) and passing it wherever
+a chain name is accepted; nothing here needs editing.
+"""
+
+from __future__ import annotations
+
+import re
+from types import MappingProxyType
+from typing import Mapping
+
+from pydantic import Field, field_validator, model_validator
+
+from ._model import Model
+from .errors import ConfigError
+from .ports import NodePorts
+from .release import BinaryRelease, _https
+
+POLKADOT_SDK_RELEASE = "polkadot-stable2606-1"
+"""The polkadot-sdk release every catalog chain is pinned to. Bump it here (or per
+chain with ``chain.replace(release=...)``) to upgrade nodes."""
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+_CHAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class DbSizes(Model):
+    """Typical database size of a chain (GiB), by pruning mode, as of 2026."""
+
+    pruned: int = Field(gt=0)
+    """A pruned node (``--state-pruning 1000``), also validators and bootnodes."""
+    archive: int = Field(gt=0)
+    """An archive node (``--state-pruning archive --blocks-pruning archive``)."""
+
+
+class ChainSpecSource(Model):
+    """A chain spec file downloaded and checked against a pinned SHA-256."""
+
+    url: str
+    """HTTPS URL of the (raw) chain spec JSON."""
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    """Lowercase hex SHA-256 of the file."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _https(value, "url")
+
+
+class Chain(Model):
+    """One network: everything a node of it needs that is not role-specific."""
+
+    name: str
+    """Catalog key and resource-name prefix, e.g. ``polkadot`` (lowercase, digits, '-')."""
+    chain_id: str
+    """Value of ``--chain`` for built-in specs (ignored when ``chain_spec`` is set)."""
+    release: BinaryRelease
+    """The binaries (first one is the node) and how they are verified."""
+    relay_chain: str | None = None
+    """Catalog name of the relay chain for a parachain. Default: none (a relay/solo chain)."""
+    ports: NodePorts = NodePorts()
+    """Default ports of nodes of this chain. Default: polkadot-sdk's."""
+    db_size_gib: DbSizes
+    """Typical database size, used for the default and minimum data volume size."""
+    chain_spec: ChainSpecSource | None = None
+    """A chain spec to download instead of a built-in ``chain_id``. Default: none."""
+    supports_warp_sync: bool = True
+    """Whether ``--sync warp`` works for this chain (GRANDPA-finalized chains). Default: true."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be 2-41 lowercase letters, digits or '-', starting with a letter")
+        return value
+
+    @field_validator("chain_id")
+    @classmethod
+    def _chain_id(cls, value: str) -> str:
+        if not _CHAIN_ID.match(value):
+            raise ValueError("must be letters, digits, '_' or '-' (a built-in chain id)")
+        return value
+
+    @model_validator(mode="after")
+    def _relay(self) -> "Chain":
+        if self.relay_chain is not None and self.relay_chain == self.name:
+            raise ValueError("relay_chain cannot name the chain itself")
+        return self
+
+    @property
+    def binary(self) -> str:
+        return self.release.binary
+
+    @property
+    def is_parachain(self) -> bool:
+        return self.relay_chain is not None
+
+
+def _relay(name: str, chain_id: str, pruned: int, archive: int) -> Chain:
+    return Chain(
+        name=name,
+        chain_id=chain_id,
+        release=BinaryRelease.polkadot_sdk(
+            POLKADOT_SDK_RELEASE,
+            ("polkadot", "polkadot-prepare-worker", "polkadot-execute-worker"),
+        ),
+        db_size_gib=DbSizes(pruned=pruned, archive=archive),
+    )
+
+
+def _system_parachain(name: str, relay: str, pruned: int, archive: int) -> Chain:
+    return Chain(
+        name=name,
+        chain_id=name,
+        release=BinaryRelease.polkadot_sdk(POLKADOT_SDK_RELEASE, ("polkadot-parachain",)),
+        relay_chain=relay,
+        db_size_gib=DbSizes(pruned=pruned, archive=archive),
+    )
+
+
+CATALOG: Mapping[str, Chain] = MappingProxyType(
+    {
+        chain.name: chain
+        for chain in (
+            _relay("polkadot", "polkadot", pruned=250, archive=3000),
+            _relay("kusama", "kusama", pruned=350, archive=5000),
+            _relay("westend", "westend", pruned=150, archive=1500),
+            _relay("paseo", "paseo", pruned=100, archive=600),
+            _system_parachain("asset-hub-polkadot", "polkadot", pruned=80, archive=500),
+            _system_parachain("asset-hub-kusama", "kusama", pruned=80, archive=500),
+            _system_parachain("asset-hub-westend", "westend", pruned=40, archive=200),
+        )
+    }
+)
+"""Built-in chains by name."""
+
+
+def get_chain(chain: str | Chain, field: str = "chain") -> Chain:
+    """Look a chain up by name; a :class:`Chain` is returned as is."""
+    if isinstance(chain, Chain):
+        return chain
+    try:
+        return CATALOG[chain]
+    except KeyError:
+        raise ConfigError.of(
+            field,
+            f"unknown chain {chain!r}; use one of {', '.join(sorted(CATALOG))}, "
+            "or pass a constructs_substrate.Chain for your own network",
+        ) from None

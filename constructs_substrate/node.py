@@ -1,0 +1,261 @@
+"""``SubstrateNode``: one EC2 instance running one Polkadot/Substrate node.
+
+Validator, pruned RPC, archive, bootnode or telemetry server, chosen by
+``NodeConfig.role``. Secure by default: IMDSv2 only, encrypted volumes, no SSH (SSM
+Session Manager), RPC never open to the internet, metrics only to a named monitoring
+source. Every created resource is a public attribute (the escape hatch).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from . import flags, layout, ports
+from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws, is_token
+from .bootstrap import render_bootstrap
+from .config import NodeConfig
+from .errors import ConfigError
+from .iam import NodeInstanceRole, route53_dns01_statements
+from .naming import name_prefix
+from .roles import NodeRole
+from .security_groups import INTERNET, Ingress, add_egress_anywhere, add_ingress_rules
+
+UBUNTU_AMI_PARAMETER = (
+    "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+)
+"""Canonical's public SSM parameter with the current Ubuntu 24.04 LTS AMI."""
+DATA_DEVICE_NAME = "/dev/sdf"
+"""Attachment name of the data volume (on Nitro it shows up as an NVMe disk; the
+bootstrap finds it by model, not by this name)."""
+
+
+def _check_id(value: str, prefix: str, field: str) -> str:
+    if not is_token(value) and not re.match(rf"^{prefix}-[0-9a-f]{{8,17}}$", value):
+        raise ConfigError.of(field, f"{value!r} is not an id like '{prefix}-0123456789abcdef0'", "SubstrateNode")
+    return value
+
+
+def node_ingress(config: NodeConfig) -> list[Ingress]:
+    """Who may reach which port of a node of this configuration."""
+    p = config.effective_ports
+    rules: list[Ingress] = []
+    if config.profile.runs_chain_node:
+        rules += [
+            Ingress("p2p-tcp", p.p2p, "tcp", "p2p (libp2p TCP and WebSocket)", INTERNET),
+            Ingress("p2p-udp", p.p2p, "udp", "p2p (litep2p WebRTC)", INTERNET),
+        ]
+        if config.embedded_relay:
+            rules.append(Ingress("relay-p2p", p.relay_p2p, "tcp", "embedded relay chain p2p", INTERNET))
+        if config.rpc.ingress_cidrs:
+            rules.append(Ingress("rpc", p.rpc, "tcp", "JSON-RPC from private networks", config.rpc.ingress_cidrs))
+    if config.tls is not None:
+        rules.append(Ingress("https", ports.HTTPS, "tcp", "HTTPS/WSS through nginx", INTERNET))
+        if config.tls.challenge == "http-01":
+            rules.append(Ingress("http", ports.HTTP, "tcp", "ACME HTTP-01 and redirect to HTTPS", INTERNET))
+    monitoring = config.monitoring
+    groups = (monitoring.security_group_id,) if monitoring.security_group_id else ()
+    if monitoring.cidrs or groups:
+        scraped = [("node-exporter", p.node_exporter, "node_exporter metrics")]
+        if config.profile.runs_chain_node:
+            scraped.append(("prometheus", p.prometheus, "node metrics"))
+        if config.embedded_relay:
+            scraped.append(("relay-prometheus", p.relay_prometheus, "embedded relay metrics"))
+        if config.profile.rpc_external:
+            scraped.append(("probe", p.probe, "readiness probe metrics"))
+        rules += [Ingress(key, port, "tcp", what, monitoring.cidrs, groups) for key, port, what in scraped]
+    return rules
+
+
+class SubstrateNode(Construct):
+    """One node in an existing VPC subnet.
+
+    :param config: what the node is (validated before any resource is created).
+    :param subnet_id: subnet to launch in (public subnet for nodes that announce a
+        public address or serve TLS; the VPC and AZ are read from it).
+    :param provider: AWS provider to use. Default: the stack's default provider.
+
+    Attributes (escape hatches): ``instance``, ``data_volume``, ``volume_attachment``,
+    ``security_group``, ``ingress_rules``, ``role`` (:class:`NodeInstanceRole`),
+    ``elastic_ip`` / ``eip_association`` / ``dns_record`` / ``rotate_keys_document``
+    (or ``None``), ``bootstrap`` (the rendered cloud-init), ``config``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: NodeConfig,
+        subnet_id: str,
+        provider=None,
+    ) -> None:
+        if not isinstance(config, NodeConfig):
+            raise ConfigError.of("config", "must be a constructs_substrate.NodeConfig", "SubstrateNode")
+        _check_id(subnet_id, "subnet", "subnet_id")
+        # Render first: a bootstrap that cannot be built must fail before any resource exists.
+        self.bootstrap = render_bootstrap(config)
+        super().__init__(scope, id)
+        self.config = config
+        prefix = name_prefix(self)
+        tags = {"Name": config.name, "substrate:chain": config.chain.name, "substrate:role": config.role.value}
+
+        subnet = aws("data_aws_subnet").DataAwsSubnet(self, "subnet", id=subnet_id, provider=provider)
+
+        self.security_group = aws("security_group").SecurityGroup(
+            self,
+            "security-group",
+            name_prefix=prefix,
+            description=f"Substrate {config.role.value} node {config.name}",
+            vpc_id=subnet.vpc_id,
+            tags=tags,
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            provider=provider,
+        )
+        self.ingress_rules = add_ingress_rules(self, self.security_group.id, node_ingress(config), provider)
+        self.egress_rules = add_egress_anywhere(
+            self, self.security_group.id, "peers, releases, packages, ACME", provider
+        )
+
+        statements = []
+        if config.tls is not None and config.tls.challenge == "dns-01":
+            zone = config.tls.hosted_zone_id or config.dns.zone_id  # validated: one is set
+            statements = route53_dns01_statements(zone, config.tls.domain)
+        self.role = NodeInstanceRole(self, "iam", name_prefix=prefix, statements=statements, provider=provider)
+
+        if config.ami_id:
+            ami, lifecycle = config.ami_id, None
+        else:
+            ami = aws("data_aws_ssm_parameter").DataAwsSsmParameter(
+                self, "ami", name=UBUNTU_AMI_PARAMETER, provider=provider
+            ).insecure_value
+            # A new Ubuntu AMI must not replace a running validator; pin ami_id to upgrade the OS.
+            lifecycle = TerraformResourceLifecycle(ignore_changes=["ami"])
+
+        self.instance = aws("instance").Instance(
+            self,
+            "instance",
+            ami=ami,
+            instance_type=config.effective_instance_type,
+            subnet_id=subnet_id,
+            vpc_security_group_ids=[self.security_group.id],
+            iam_instance_profile=self.role.instance_profile.name,
+            ebs_optimized=True,
+            monitoring=True,
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+                "instance_metadata_tags": "disabled",
+            },
+            root_block_device={
+                "volume_type": "gp3",
+                "volume_size": config.root_volume_gib,
+                "encrypted": True,
+                "kms_key_id": config.data_volume.kms_key_arn,
+                "delete_on_termination": True,
+            },
+            user_data_base64=self.bootstrap.user_data_base64(),
+            # Changing the release pin (or any bootstrap input) rebuilds the instance;
+            # the data volume, Elastic IP and node key survive it.
+            user_data_replace_on_change=True,
+            tags=tags,
+            lifecycle=lifecycle,
+            provider=provider,
+        )
+
+        volume = config.data_volume
+        self.data_volume = aws("ebs_volume").EbsVolume(
+            self,
+            "data",
+            availability_zone=subnet.availability_zone,
+            type="gp3",
+            size=config.volume_size_gib,
+            iops=volume.iops,
+            throughput=volume.throughput_mibps,
+            encrypted=True,
+            kms_key_id=volume.kms_key_arn,
+            snapshot_id=volume.snapshot_id,
+            tags={**tags, "Name": f"{config.name}-data"},
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if config.retain_volume else None,
+            provider=provider,
+        )
+        self.volume_attachment = aws("volume_attachment").VolumeAttachment(
+            self,
+            "data-attachment",
+            device_name=DATA_DEVICE_NAME,
+            volume_id=self.data_volume.id,
+            instance_id=self.instance.id,
+            # Stop the node cleanly before detaching so RocksDB is never cut mid-write.
+            stop_instance_before_detaching=True,
+            provider=provider,
+        )
+
+        self.elastic_ip = self.eip_association = None
+        public_ip = self.instance.public_ip
+        if config.use_elastic_ip:
+            self.elastic_ip = aws("eip").Eip(self, "eip", domain="vpc", tags=tags, provider=provider)
+            self.eip_association = aws("eip_association").EipAssociation(
+                self, "eip-association", allocation_id=self.elastic_ip.id,
+                instance_id=self.instance.id, provider=provider,
+            )
+            public_ip = self.elastic_ip.public_ip
+        self.public_ip = public_ip
+
+        self.dns_record = None
+        if config.dns is not None:
+            self.dns_record = aws("route53_record").Route53Record(
+                self, "dns", zone_id=config.dns.zone_id, name=config.dns.name, type="A",
+                ttl=config.dns.ttl, records=[public_ip], provider=provider,
+            )
+
+        self.rotate_keys_document = None
+        if config.role is NodeRole.VALIDATOR:
+            self.rotate_keys_document = aws("ssm_document").SsmDocument(
+                self, "rotate-keys", name=f"{prefix}rotate-session-keys", document_type="Command",
+                document_format="JSON", content=_rotate_keys_document(), tags=tags, provider=provider,
+            )
+
+        self._outputs()
+
+    @property
+    def node_args(self) -> list[str]:
+        """The node's flags as rendered into the bootstrap."""
+        return flags.node_args(self.config)
+
+    def _outputs(self) -> None:
+        outputs = {
+            "instance_id": self.instance.id,
+            "private_ip": self.instance.private_ip,
+            "public_ip": self.public_ip,
+            "security_group_id": self.security_group.id,
+            "data_volume_id": self.data_volume.id,
+        }
+        if self.dns_record is not None:
+            outputs["dns_name"] = self.dns_record.fqdn
+        if self.rotate_keys_document is not None:
+            outputs["rotate_keys_document"] = self.rotate_keys_document.name
+        for key, value in outputs.items():
+            TerraformOutput(self, key, value=value, description=f"{self.config.name}: {key}")
+
+
+def _rotate_keys_document() -> str:
+    """SSM Run Command that rotates session keys ON the validator: the script calls
+    ``author_rotateKeys`` on localhost and prints only the public keys."""
+    return json.dumps(
+        {
+            "schemaVersion": "2.2",
+            "description": "Rotate this validator's session keys; prints the public keys for session.setKeys",
+            "mainSteps": [
+                {
+                    "action": "aws:runShellScript",
+                    "name": "rotateSessionKeys",
+                    "inputs": {
+                        "runCommand": [f"{layout.SCRIPTS_DIR}/rotate-session-keys.sh"],
+                        "timeoutSeconds": "120",
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )

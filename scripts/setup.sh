@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian/Ubuntu machine with Python 3,
+# Node and apt: the validators our tests run (cloud-init, shellcheck, systemd-analyze,
+# promtool, yamllint, nginx, certbot, pebble), a virtualenv with the package, and
+# Chopsticks for the integration tests. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '%s setup: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+APT_PACKAGES=(cloud-init shellcheck systemd prometheus yamllint nginx certbot pebble openssl curl)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+log "pip install -e .[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+
+if [ "${1:-}" = "--with-node-tools" ]; then
+  log "npm ci (Chopsticks for integration tests)"
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "done"
