@@ -1,0 +1,1 @@
+"""The readiness probe shipped to RPC nodes (``readiness_probe.py``, stdlib only)."""

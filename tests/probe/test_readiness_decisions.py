@@ -1,0 +1,289 @@
+"""Decision logic of the readiness probe: pure functions, no network, no clock."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from constructs_substrate.probe.readiness_probe import ProbeState, Sample, Settings, evaluate
+
+DEFAULTS = Settings()  # stall 60 s, lag 20, min peers 1, rise 2, fall 2, interval 5 s
+
+
+class Chain:
+    """Builds consecutive samples 5 s apart, the head advancing one block per poll."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.best = 100
+
+    def polls(self, n: int, *, advance: bool = True, lag: int = 2, error: str | None = None, **fields) -> list[Sample]:
+        out = []
+        for _ in range(n):
+            self.t += 5.0
+            if advance:
+                self.best += 1
+            if error is not None:
+                out.append(Sample(at=self.t, error=error))
+                continue
+            values = dict(
+                readiness_status=200,
+                is_syncing=False,
+                peers=8,
+                should_have_peers=True,
+                best=self.best,
+                finalized=self.best - lag,
+            )
+            values.update(fields)
+            out.append(Sample(at=self.t, **values))
+        return out
+
+
+def run(samples: list[Sample], cfg: Settings = DEFAULTS, state: ProbeState | None = None) -> list[ProbeState]:
+    states = []
+    state = state or ProbeState()
+    for sample in samples:
+        state = evaluate(state, sample, cfg)
+        states.append(state)
+    return states
+
+
+def test_synced_node_becomes_ready_after_rise_good_polls():
+    chain = Chain()
+    states = run(chain.polls(3))
+    # Poll 1 only sets the baseline head (start-up rule), polls 2 and 3 are the `rise`.
+    assert [s.ready for s in states] == [False, False, True]
+    assert "head not advancing yet" in states[0].reasons[0]
+    assert states[1].reasons == ("recovering: 1 of 2 good polls in a row",)
+    assert states[2].reasons == ()
+
+
+# Each case: a node that was ready (4 good polls), then these polls; fall = 2.
+CASES = [
+    # id, polls after warm-up, expected ready, reason fragment (None: no reason expected)
+    ("syncing", lambda c: c.polls(2, is_syncing=True), False, "node is syncing"),
+    ("no peers but should have", lambda c: c.polls(2, peers=0), False, "has 0 peers, needs at least 1"),
+    ("no peers, should not have", lambda c: c.polls(2, peers=0, should_have_peers=False), True, None),
+    # 13 polls: 65 s > 60 s, the first bad poll; the 14th is the second (fall = 2).
+    (
+        "head stalled > stall_seconds",
+        lambda c: c.polls(14, advance=False),
+        False,
+        "head not advancing: best block #104 for 70s",
+    ),
+    ("head unchanged exactly stall_seconds", lambda c: c.polls(12, advance=False), True, None),
+    ("finality lag > K", lambda c: c.polls(2, lag=21), False, "finality lag 21 blocks exceeds 20"),
+    ("finality lag == K", lambda c: c.polls(2, lag=20), True, None),
+    ("rpc timeout", lambda c: c.polls(2, error="system_health: timed out"), False, "node RPC failed: system_health"),
+    ("json-rpc error", lambda c: c.polls(2, error="chain_getHeader: JSON-RPC error: boom"), False, "JSON-RPC error"),
+    ("readiness 500", lambda c: c.polls(2, readiness_status=500), False, "/health/readiness answered HTTP 500"),
+    ("readiness unsupported, health good", lambda c: c.polls(2, readiness_supported=False), True, None),
+    (
+        "readiness unsupported, falls back to system_health: syncing",
+        lambda c: c.polls(2, readiness_supported=False, is_syncing=True),
+        False,
+        "node is syncing",
+    ),
+    (
+        "readiness unsupported, falls back to system_health: no peers",
+        lambda c: c.polls(2, readiness_supported=False, peers=0),
+        False,
+        "0 peers",
+    ),
+    (
+        "readiness 200 but system_health syncing",
+        lambda c: c.polls(2, is_syncing=True, readiness_status=200),
+        False,
+        "node is syncing",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, ready, reason", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_decision_table(make, ready, reason):
+    chain = Chain()
+    warm = run(chain.polls(4))
+    assert warm[-1].ready
+    final = run(make(chain), state=warm[-1])[-1]
+    assert final.ready is ready
+    if reason is None:
+        assert final.reasons == ()
+    else:
+        assert any(reason in r for r in final.reasons), final.reasons
+
+
+def test_min_peers_is_configurable():
+    cfg = Settings(min_peers=3)
+    chain = Chain()
+    state = run(chain.polls(4, peers=2), cfg)[-1]
+    assert not state.ready
+    assert run(chain.polls(2, peers=3), cfg, state)[-1].ready
+
+
+def test_one_bad_poll_is_tolerated_two_are_not():
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    one, two = run(chain.polls(2, error="system_health: timed out"), state=state)
+    assert one.ready and one.reasons  # still ready, but says what it tolerated
+    assert not two.ready
+
+
+def test_an_interrupted_bad_run_does_not_count():
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    states = run(chain.polls(1, is_syncing=True) + chain.polls(1) + chain.polls(1, is_syncing=True), state=state)
+    assert all(s.ready for s in states)
+
+
+def test_recovery_needs_rise_good_polls():
+    chain = Chain()
+    state = run(chain.polls(4) + chain.polls(2, is_syncing=True))[-1]
+    assert not state.ready
+    after_one, after_two = run(chain.polls(2), state=state)
+    assert not after_one.ready and after_one.reasons == ("recovering: 1 of 2 good polls in a row",)
+    assert after_two.ready
+
+
+def test_fall_and_rise_of_one_react_immediately():
+    cfg = Settings(rise=1, fall=1)
+    chain = Chain()
+    assert [s.ready for s in run(chain.polls(2), cfg)] == [False, True]
+    state = run(chain.polls(1, peers=0), cfg, ProbeState(ready=True))[-1]
+    assert not state.ready
+
+
+def test_head_is_never_seen_advancing_when_it_never_moves():
+    chain = Chain()
+    states = run(chain.polls(6, advance=False))
+    assert not any(s.ready for s in states)
+    assert "head not advancing yet" in states[-1].reasons[0]
+
+
+def test_lower_head_becomes_the_new_baseline():
+    # A node restored from an older snapshot: the drop is not an advance, the next rise is.
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    chain.best -= 50
+    dropped = run(chain.polls(1, advance=False), state=state)[-1]
+    assert dropped.last_best == chain.best and dropped.last_advance_at == state.last_advance_at
+    assert run(chain.polls(1), state=dropped)[-1].last_advance_at == chain.t
+
+
+def test_stall_clock_keeps_running_while_rpc_fails():
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    state = run(chain.polls(13, error="system_health: timed out"), state=state)[-1]
+    assert any(r.startswith("head not advancing") for r in state.reasons)
+
+
+def test_partial_sample_still_moves_the_head():
+    # best was read before the poll failed: a true observation, used for the stall clock.
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    partial = Sample(at=chain.t + 5, error="chain_getFinalizedHead: timed out", best=chain.best + 1)
+    state = evaluate(state, partial, DEFAULTS)
+    assert state.last_advance_at == chain.t + 5
+
+
+def test_poll_errors_are_counted():
+    chain = Chain()
+    state = run(chain.polls(2) + chain.polls(3, error="x") + chain.polls(1))[-1]
+    assert state.poll_errors == 3 and state.polls == 6
+
+
+def test_sample_without_error_must_be_complete():
+    with pytest.raises(ValueError, match="missing"):
+        Sample(at=0.0, best=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(interval=0),
+        dict(rpc_timeout=6),  # longer than the 5 s interval
+        dict(stall_seconds=5),
+        dict(max_finality_lag=-1),
+        dict(min_peers=-1),
+        dict(rise=0),
+        dict(fall=0),
+    ],
+)
+def test_settings_reject_nonsense(kwargs):
+    with pytest.raises(ValueError):
+        Settings(**kwargs)
+
+
+# --------------------------------------------------------------------------- properties
+
+settings_st = st.builds(
+    Settings,
+    stall_seconds=st.sampled_from([6.0, 30.0, 60.0]),
+    max_finality_lag=st.integers(0, 5),
+    min_peers=st.integers(0, 3),
+    rise=st.integers(1, 4),
+    fall=st.integers(1, 4),
+)
+
+poll_st = st.fixed_dictionaries(
+    {
+        "dt": st.floats(0.1, 40.0),
+        "error": st.one_of(st.none(), st.sampled_from(["system_health: timed out", "chain_getHeader: JSON-RPC error"])),
+        "step": st.integers(-3, 2),  # head movement since the previous poll
+        "lag": st.integers(0, 8),
+        "readiness_status": st.sampled_from([200, 200, 500]),
+        "readiness_supported": st.booleans(),
+        "is_syncing": st.booleans(),
+        "peers": st.integers(0, 4),
+        "should_have_peers": st.booleans(),
+    }
+)
+
+
+def build(polls: list[dict]) -> list[Sample]:
+    samples, t, best = [], 0.0, 1000
+    for p in polls:
+        t += p["dt"]
+        best += p["step"]
+        if p["error"] is not None:
+            samples.append(Sample(at=t, error=p["error"]))
+            continue
+        names = ("readiness_status", "readiness_supported", "is_syncing", "peers", "should_have_peers")
+        fields = {k: p[k] for k in names}
+        samples.append(Sample(at=t, best=best, finalized=best - p["lag"], **fields))
+    return samples
+
+
+def visibly_bad(sample: Sample, cfg: Settings) -> bool:
+    """An oracle written independently of the probe for the per-poll rules (not the head)."""
+    if sample.error is not None:
+        return True
+    return (
+        (sample.readiness_supported and sample.readiness_status != 200)
+        or sample.is_syncing
+        or (sample.should_have_peers and sample.peers < cfg.min_peers)
+        or sample.best - sample.finalized > cfg.max_finality_lag
+    )
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(cfg=settings_st, polls=st.lists(poll_st, min_size=1, max_size=40))
+def test_properties_of_any_sequence(cfg, polls):
+    samples = build(polls)
+    states = run(samples, cfg)
+    prev = ProbeState()
+    for i, (sample, state) in enumerate(zip(samples, states)):
+        became_ready = state.ready and not prev.ready
+        # A failed poll never makes a node ready.
+        if not sample.rpc_ok:
+            assert not became_ready
+        if became_ready:
+            # Becoming ready needs the last `rise` polls good (and one more before them:
+            # the start-up rule needs a baseline head, so never before poll rise + 1).
+            assert i >= cfg.rise
+            assert not any(visibly_bad(s, cfg) for s in samples[i - cfg.rise + 1 : i + 1])
+        if i + 1 >= cfg.fall and all(visibly_bad(s, cfg) for s in samples[i - cfg.fall + 1 : i + 1]):
+            # `fall` bad polls in a row always end readiness.
+            assert not state.ready
+        if not state.ready:
+            assert state.reasons, "a not-ready verdict must say why"
+        prev = state
