@@ -26,7 +26,8 @@ from constructs_substrate import (  # noqa: E402
     SubstrateNode,
     TlsConfig,
 )
-from constructs_substrate._framework import App, TerraformStack, aws  # noqa: E402
+from constructs_substrate._framework import App  # noqa: E402
+from constructs_substrate.stacks import region_stack  # noqa: E402
 from constructs_substrate.summary import summarize  # noqa: E402
 
 CHAIN = "polkadot"
@@ -38,8 +39,7 @@ def build(app: App) -> dict[str, list[str]]:
     zone_id = os.environ.get("SUBSTRATE_ZONE_ID", "")
     email = os.environ.get("SUBSTRATE_ACME_EMAIL", "")
 
-    stack = TerraformStack(app, f"{CHAIN}-{region}")
-    aws("provider").AwsProvider(stack, "aws", region=region, default_tags=[{"tags": {"project": "constructs-substrate", "chain": CHAIN}}])
+    stack, _ = region_stack(app, f"{CHAIN}-{region}", region, {"chain": CHAIN})
     network = NodeNetwork(stack, "network")
 
     SubstrateNode(stack, "validator-1", config=NodeConfig(role=NodeRole.VALIDATOR, name=f"{CHAIN}-validator-1", chain=CHAIN), subnet_id=network.subnet_ids[0])

@@ -1,0 +1,212 @@
+"""``GlobalEndpoint``: one public name per chain served from several regions.
+
+``<chain>.<domain>`` answers with the regional ALB chosen by the client's location
+(geolocation: continent → region, plus a default ``*`` record) or by latency. Every
+answer carries a Route53 health check on the region's readiness path, so a region
+whose nodes are not ready drops out of the answers.
+
+Why CNAME records with a short TTL instead of alias records: Route53 serves alias
+records to ALBs with a fixed 60 s TTL, which alone uses the whole failover budget.
+A CNAME's TTL is ours to set; the regional ALB name it points to never changes, so
+only the CNAME choice has to expire. Worst-case failover is
+``health_check_interval x failure_threshold + record_ttl`` (10 x 2 + 20 = 40 s by
+default), checked against ``max_failover_seconds``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Mapping
+
+from pydantic import Field, field_validator, model_validator
+
+from ._framework import Construct, TerraformOutput, aws
+from ._model import Model
+from .domains import check_domain, is_within
+from .errors import ConfigError, Problem
+from .regions import CONTINENTS, REGION_CONTINENT, check_region
+
+
+class GlobalEndpointConfig(Model):
+    """Names, regions and routing of one chain's global endpoint."""
+
+    chain: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    """Chain name, the first label of the global name (``polkadot``)."""
+    domain: str
+    """Parent domain: the global name is ``<chain>.<domain>``."""
+    zone_name: str
+    """Apex of the Route53 hosted zone; every name must be inside it."""
+    regions: tuple[str, ...] = Field(min_length=1)
+    """Regions serving the chain, each with a cluster. The first is the default region."""
+    policy: Literal["geolocation", "latency"] = "geolocation"
+    """Routing policy. Default: geolocation."""
+    continents: dict[str, tuple[str, ...]] = {}
+    """Geolocation: region → continent codes it serves (AF, AN, AS, EU, NA, OC, SA).
+    Default: each region serves its own continent."""
+    default_region: str | None = None
+    """Geolocation: region answering locations no continent record matches (the ``*``
+    record). Default: the first region. ``""`` disables it (then every continent must
+    be mapped)."""
+    regional_name_style: Literal["dash", "dot"] = "dash"
+    """Regional names: ``<chain>-<region>.<domain>`` (dash) or ``<region>.<chain>.<domain>``
+    (dot). Default: dash (one level below the domain, so one wildcard-free cert per region)."""
+    record_ttl_seconds: int = Field(default=20, ge=5, le=300)
+    """TTL of the routed records. Default: 20 s."""
+    health_check_interval_seconds: Literal[10, 30] = 10
+    """Route53 health check interval (10 = fast checks). Default: 10."""
+    health_check_failure_threshold: int = Field(default=2, ge=1, le=10)
+    """Consecutive failures before a region is unhealthy. Default: 2."""
+    health_check_path: str = Field(default="/ready", pattern=r"^/[A-Za-z0-9/._-]*$")
+    """Regional readiness path (served by the cluster's ALB from the readiness probes).
+    Default: ``/ready``."""
+    max_failover_seconds: int = Field(default=60, ge=10)
+    """Upper bound for the worst-case failover time; a config above it is refused. Default: 60."""
+
+    _domain = field_validator("domain", "zone_name")(lambda cls, v: check_domain(v))
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            check_region(region)
+        duplicates = sorted({r for r in value if value.count(r) > 1})
+        if duplicates:
+            raise ValueError(f"each region may appear once; duplicated: {', '.join(duplicates)}")
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> "GlobalEndpointConfig":
+        problems: list[Problem] = []
+        if not is_within(self.domain, self.zone_name):
+            problems.append(Problem("domain", f"{self.domain} is outside the hosted zone {self.zone_name}"))
+        for region, codes in self.continents.items():
+            if region not in self.regions:
+                problems.append(Problem("continents", f"{region} is not one of regions {list(self.regions)}"))
+            bad = [c for c in codes if c not in CONTINENTS]
+            if bad:
+                problems.append(Problem("continents", f"{bad} are not continent codes {list(CONTINENTS)}"))
+        if self.default_region and self.default_region not in self.regions:
+            problems.append(Problem("default_region", f"{self.default_region} is not one of regions {list(self.regions)}"))
+        if self.policy == "geolocation" and not self.effective_default_region:
+            served = {c for codes in self.continent_map.values() for c in codes}
+            missing = [c for c in CONTINENTS if c not in served]
+            if missing:
+                problems.append(Problem(
+                    "continents",
+                    f"continents {missing} have no region and there is no default record; "
+                    "map them or set default_region",
+                ))
+        if self.failover_seconds > self.max_failover_seconds:
+            problems.append(Problem(
+                "record_ttl_seconds",
+                f"worst-case failover {self.failover_seconds} s (interval x threshold + TTL) exceeds "
+                f"max_failover_seconds={self.max_failover_seconds}; lower the TTL or the threshold",
+            ))
+        if problems:
+            raise ConfigError(problems)
+        return self
+
+    @property
+    def effective_default_region(self) -> str | None:
+        if self.default_region is None:
+            return self.regions[0]
+        return self.default_region or None
+
+    @property
+    def continent_map(self) -> dict[str, tuple[str, ...]]:
+        if self.continents:
+            return dict(self.continents)
+        mapping: dict[str, list[str]] = {}
+        for region in self.regions:
+            continent = REGION_CONTINENT[region]
+            # Two regions on one continent: the first listed serves it (a geolocation
+            # location can only have one record); the other still has its regional name.
+            if not any(continent in codes for codes in mapping.values()):
+                mapping.setdefault(region, []).append(continent)
+        return {region: tuple(codes) for region, codes in mapping.items()}
+
+    @property
+    def global_name(self) -> str:
+        return f"{self.chain}.{self.domain}"
+
+    def regional_name(self, region: str) -> str:
+        if self.regional_name_style == "dot":
+            return f"{region}.{self.chain}.{self.domain}"
+        return f"{self.chain}-{region}.{self.domain}"
+
+    @property
+    def failover_seconds(self) -> int:
+        """Worst case: the health checks need interval x threshold to mark a region
+        unhealthy, then resolvers may keep the old answer for one TTL."""
+        return self.health_check_interval_seconds * self.health_check_failure_threshold + self.record_ttl_seconds
+
+
+@dataclass(frozen=True)
+class RegionalTarget:
+    """Where a region's traffic goes: its ALB's DNS name (may be a cross-stack reference)."""
+
+    alb_dns_name: str
+
+
+class GlobalEndpoint(Construct):
+    """Health checks and routed records for one chain across regions.
+
+    Attributes: ``health_checks`` and ``records`` (dicts keyed by region / set identifier),
+    ``config``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: GlobalEndpointConfig,
+        hosted_zone_id: str,
+        targets: Mapping[str, RegionalTarget],
+        provider=None,
+    ) -> None:
+        missing = [r for r in config.regions if r not in targets]
+        extra = [r for r in targets if r not in config.regions]
+        if missing or extra:
+            raise ConfigError.of(
+                "targets", f"need exactly one target per region; missing {missing}, unexpected {extra}",
+                "GlobalEndpoint",
+            )
+        super().__init__(scope, id)
+        self.config = config
+        self.health_checks: dict[str, object] = {}
+        self.records: dict[str, object] = {}
+        health_check = aws("route53_health_check").Route53HealthCheck
+        record = aws("route53_record").Route53Record
+        for region in config.regions:
+            name = config.regional_name(region)
+            self.health_checks[region] = health_check(
+                self, f"health-{region}", type="HTTPS", fqdn=name, port=443,
+                resource_path=config.health_check_path, enable_sni=True,
+                request_interval=config.health_check_interval_seconds,
+                failure_threshold=config.health_check_failure_threshold,
+                tags={"Name": f"{config.global_name} {region}"}, provider=provider,
+            )
+
+        def routed(identifier: str, region: str, **policy) -> None:
+            self.records[identifier] = record(
+                self, f"record-{identifier}", zone_id=hosted_zone_id, name=config.global_name,
+                type="CNAME", ttl=config.record_ttl_seconds, records=[targets[region].alb_dns_name],
+                set_identifier=identifier, health_check_id=self.health_checks[region].id,
+                provider=provider, **policy,
+            )
+
+        if config.policy == "latency":
+            for region in config.regions:
+                routed(region, region, latency_routing_policy={"region": region})
+        else:
+            for region, codes in sorted(config.continent_map.items()):
+                for code in codes:
+                    routed(f"{region}-{code}", region, geolocation_routing_policy={"continent": code})
+            default = config.effective_default_region
+            if default:
+                routed(f"{default}-default", default, geolocation_routing_policy={"country": "*"})
+
+        TerraformOutput(self, "global_name", value=config.global_name, description="global endpoint name")
+        TerraformOutput(self, "failover_seconds", value=config.failover_seconds,
+                        description="worst-case failover: interval x threshold + TTL")

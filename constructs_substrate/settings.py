@@ -1,0 +1,160 @@
+"""Deployment settings for the example apps: a small JSON file plus environment
+overrides, so a user deploys without editing code.
+
+Resolution order for each value: environment variable, then the settings file
+(``$SUBSTRATE_SETTINGS``, default ``substrate.settings.json`` in the project root,
+optional), then the default documented on the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+
+from ._model import Model
+from .domains import check_domain, is_within
+from .errors import ConfigError
+from .regions import check_region
+
+SETTINGS_ENV = "SUBSTRATE_SETTINGS"
+DEFAULT_SETTINGS_FILE = "substrate.settings.json"
+
+_ENV = {
+    "domain": "SUBSTRATE_DOMAIN",
+    "zone_name": "SUBSTRATE_ZONE_NAME",
+    "hosted_zone_id": "SUBSTRATE_ZONE_ID",
+    "regions": "SUBSTRATE_REGIONS",
+    "acme_email": "SUBSTRATE_ACME_EMAIL",
+    "alert_email": "SUBSTRATE_ALERT_EMAIL",
+    "validators": "SUBSTRATE_VALIDATORS",
+    "rpc_min_size": "SUBSTRATE_RPC_MIN",
+    "rpc_max_size": "SUBSTRATE_RPC_MAX",
+    "routing_policy": "SUBSTRATE_ROUTING",
+    "telemetry_backend_image": "SUBSTRATE_TELEMETRY_BACKEND_IMAGE",
+    "telemetry_frontend_image": "SUBSTRATE_TELEMETRY_FRONTEND_IMAGE",
+    "monthly_budget_usd": "SUBSTRATE_MONTHLY_BUDGET_USD",
+}
+
+
+class DeploymentSettings(Model):
+    """What differs between one operator's deployment and another's."""
+
+    domain: str = "example.com"
+    """Parent domain of every endpoint (``polkadot.<domain>``). Env ``SUBSTRATE_DOMAIN``.
+    Default: ``example.com`` (synthesizes; set your own domain to deploy)."""
+    zone_name: str | None = None
+    """Name of the Route53 hosted zone that holds ``domain`` (the apex of the zone).
+    Env ``SUBSTRATE_ZONE_NAME``. Default: ``domain``."""
+    hosted_zone_id: str | None = None
+    """Id of that hosted zone. Env ``SUBSTRATE_ZONE_ID``. Default: none, the global stack
+    creates the zone (delegate its name servers from your registrar)."""
+    regions: tuple[str, ...] = ("eu-central-1", "us-east-1", "ap-southeast-1")
+    """Regions with an RPC cluster; the first is the default for unmatched locations
+    and hosts validators. Env ``SUBSTRATE_REGIONS`` (comma-separated).
+    Default: eu-central-1, us-east-1, ap-southeast-1."""
+    routing_policy: str = "geolocation"
+    """``geolocation`` (continent to region, default record ``*``) or ``latency``.
+    Env ``SUBSTRATE_ROUTING``. Default: geolocation."""
+    acme_email: str = "hostmaster@example.com"
+    """E-mail for Let's Encrypt (the telemetry node's certificate). Env
+    ``SUBSTRATE_ACME_EMAIL``. Default: ``hostmaster@<domain>`` when domain is set."""
+    alert_email: str | None = None
+    """E-mail subscribed to alerts. Env ``SUBSTRATE_ALERT_EMAIL``. Default: none."""
+    validators: int = Field(default=1, ge=0, le=20)
+    """Validators per relay-chain app (in the first region). Env ``SUBSTRATE_VALIDATORS``.
+    Default: 1."""
+    rpc_min_size: int = Field(default=2, ge=1, le=100)
+    """Minimum RPC nodes per region. Env ``SUBSTRATE_RPC_MIN``. Default: 2."""
+    rpc_max_size: int = Field(default=6, ge=1, le=500)
+    """Maximum RPC nodes per region. Env ``SUBSTRATE_RPC_MAX``. Default: 6."""
+    telemetry_backend_image: str | None = None
+    """substrate-telemetry backend image pinned by digest; with the frontend image it
+    adds a telemetry node. Env ``SUBSTRATE_TELEMETRY_BACKEND_IMAGE``. Default: none."""
+    telemetry_frontend_image: str | None = None
+    """substrate-telemetry frontend image pinned by digest. Env
+    ``SUBSTRATE_TELEMETRY_FRONTEND_IMAGE``. Default: none."""
+    monthly_budget_usd: int = Field(default=3000, ge=1)
+    """Monthly AWS cost budget per app, alerting at 80% and 100%. Env
+    ``SUBSTRATE_MONTHLY_BUDGET_USD``. Default: 3000."""
+
+    _domain = field_validator("domain")(lambda cls, v: check_domain(v))
+
+    @field_validator("zone_name")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_domain(value)
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for region in value:
+            check_region(region)
+        duplicates = sorted({r for r in value if value.count(r) > 1})
+        if duplicates:
+            raise ValueError(f"regions are listed twice: {', '.join(duplicates)}")
+        if not value:
+            raise ValueError("give at least one region")
+        return value
+
+    @field_validator("routing_policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        if value not in ("geolocation", "latency"):
+            raise ValueError("must be 'geolocation' or 'latency'")
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> "DeploymentSettings":
+        if not is_within(self.domain, self.effective_zone_name):
+            raise ConfigError.of(
+                "domain", f"{self.domain} is not inside the hosted zone {self.effective_zone_name}"
+            )
+        if self.rpc_min_size > self.rpc_max_size:
+            raise ConfigError.of("rpc_min_size", f"{self.rpc_min_size} > rpc_max_size {self.rpc_max_size}")
+        if bool(self.telemetry_backend_image) != bool(self.telemetry_frontend_image):
+            raise ConfigError.of("telemetry_frontend_image", "set both telemetry images or neither")
+        return self
+
+    @property
+    def effective_zone_name(self) -> str:
+        return self.zone_name or self.domain
+
+    @property
+    def telemetry_enabled(self) -> bool:
+        return bool(self.telemetry_backend_image)
+
+
+def _from_env(environ: dict[str, str]) -> dict:
+    values: dict = {}
+    for field, variable in _ENV.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        if field == "regions":
+            values[field] = tuple(r.strip() for r in raw.split(",") if r.strip())
+        else:
+            values[field] = raw
+    return values
+
+
+def load_settings(root: str | Path = ".", environ: dict[str, str] | None = None) -> DeploymentSettings:
+    """Settings from ``$SUBSTRATE_SETTINGS`` (or ``<root>/substrate.settings.json``) and the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    path = Path(environ.get(SETTINGS_ENV) or Path(root) / DEFAULT_SETTINGS_FILE)
+    values: dict = {}
+    if path.exists():
+        try:
+            values = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ConfigError.of(str(path), f"is not valid JSON: {error}") from None
+        if not isinstance(values, dict):
+            raise ConfigError.of(str(path), "must hold a JSON object of settings")
+    elif SETTINGS_ENV in environ:
+        raise ConfigError.of(SETTINGS_ENV, f"{path} does not exist")
+    values.update(_from_env(environ))
+    if "acme_email" not in values and "domain" in values:
+        values["acme_email"] = f"hostmaster@{values['domain']}"
+    return DeploymentSettings(**values)
