@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 
-from . import flags, layout, ports
+from . import flags, ports
 from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws, is_token
-from .bootstrap import render_bootstrap
+from .bootstrap import paths, render_bootstrap
 from .config import NodeConfig
 from .errors import ConfigError
 from .iam import NodeInstanceRole, route53_dns01_statements
@@ -251,7 +251,7 @@ def _rotate_keys_document() -> str:
                     "action": "aws:runShellScript",
                     "name": "rotateSessionKeys",
                     "inputs": {
-                        "runCommand": [f"{layout.SCRIPTS_DIR}/rotate-session-keys.sh"],
+                        "runCommand": [paths.ROTATE_KEYS_SCRIPT],
                         "timeoutSeconds": "120",
                     },
                 }

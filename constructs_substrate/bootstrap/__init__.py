@@ -1,0 +1,24 @@
+"""The cloud-init bootstrap of a node, rendered in Python: pure functions from a
+:class:`~constructs_substrate.config.NodeConfig` to text (see docs/bootstrap.md).
+
+- :func:`render_bootstrap` gives the whole user data (:class:`Bootstrap`);
+- :class:`BootstrapExtension` lets another construct add files, packages and commands;
+- :func:`render_nginx_site` and :func:`certbot_command` are the TLS pieces, usable alone.
+
+Scripts, units and nginx sites are files under ``templates/``, one concern each.
+"""
+
+from .model import USER_DATA_LIMIT, Bootstrap, BootstrapExtension, RenderedFile
+from .render import render_bootstrap
+from .tls import Location, certbot_command, render_nginx_site
+
+__all__ = [
+    "Bootstrap",
+    "BootstrapExtension",
+    "Location",
+    "RenderedFile",
+    "USER_DATA_LIMIT",
+    "certbot_command",
+    "render_bootstrap",
+    "render_nginx_site",
+]

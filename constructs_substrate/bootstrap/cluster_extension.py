@@ -1,0 +1,298 @@
+"""The bootstrap steps an :class:`~constructs_substrate.cluster.AutoscalingApiCluster`
+adds to every instance (a :class:`BootstrapExtension`):
+
+- ``substrate-lifecycle.service``: a sandboxed oneshot, run on every boot, that polls
+  the readiness probe and completes the Auto Scaling launch lifecycle action only once
+  ``/ready`` answers 200 (so the group never puts a syncing node in service), sending
+  heartbeats when the wait may exceed 2 h. The API call is made by
+  ``lifecycle_action.py`` (Python stdlib, SigV4 with the instance role from IMDSv2):
+  Ubuntu 24.04 has no ``awscli`` package, and the snap cannot run in a sandboxed unit.
+- with a snapshot archive: ``substrate-restore.service``, a oneshot that the node's
+  unit requires (drop-in), so the database is downloaded, verified and moved into
+  place before the node first starts, and only into an empty database.
+
+Pure functions from the cluster config to files; the scripts are the same for every
+cluster and read their values from an env file.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files as package_files
+
+from .. import layout
+from ..cluster.config import ApiClusterConfig, ChainSnapshot
+from . import paths
+from .model import BootstrapExtension, RenderedFile
+from .templating import shell_assignments
+
+LIFECYCLE_SERVICE = "substrate-lifecycle.service"
+LIFECYCLE_SCRIPT = paths.script("lifecycle-ready.sh")
+LIFECYCLE_ACTION = paths.script("lifecycle_action.py")
+LIFECYCLE_ENV = f"{layout.CONFIG_DIR}/lifecycle.env"
+RESTORE_SERVICE = "substrate-restore.service"
+RESTORE_SCRIPT = paths.script("restore-snapshot.sh")
+RESTORE_ENV = f"{layout.CONFIG_DIR}/restore.env"
+RESTORE_MARKER = f"{layout.DATA_DIR}/.snapshot-restored"
+NODE_DROP_IN = f"{paths.UNIT_DIR}/{layout.NODE_SERVICE}.d/restore-snapshot.conf"
+IMDS_URL = "http://169.254.169.254"
+POLL_SECONDS = 10
+RESTORE_CONNECTIONS = 16
+"""aria2c's maximum connections per server (and splits): parallel, resumable download."""
+
+TAR_FLAGS = {
+    "tar": (),
+    "tar.gz": ("--gzip",),
+    "tar.zst": ("--zstd",),
+    "tar.lz4": ("--use-compress-program=lz4",),
+}
+ARCHIVE_PACKAGES = {"tar": (), "tar.gz": (), "tar.zst": ("zstd",), "tar.lz4": ("lz4",)}
+
+LIFECYCLE_READY_SH = r"""#!/bin/bash
+# Holds this instance out of service until its node is ready: polls the readiness
+# probe and completes the launch lifecycle action (CONTINUE) once it answers 200.
+# Never completes it otherwise: at the hook's timeout the group abandons the
+# instance and launches another. Runs on every boot: an instance leaving a warm
+# pool (the hook fires again) is held until it has caught up too.
+# Usage: lifecycle-ready.sh ENV_FILE
+set -euo pipefail
+
+# shellcheck source=/dev/null  # rendered per cluster (bootstrap/cluster_extension.py)
+source "$1"
+
+log() { printf '%s lifecycle-ready: %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
+
+action() {
+  local args=("$1" --group "$GROUP_NAME" --hook "$HOOK_NAME" --imds "$IMDS_URL")
+  [[ -z $ENDPOINT_URL ]] || args+=(--endpoint "$ENDPOINT_URL")
+  python3 "$ACTION_SCRIPT" "${args[@]}"
+}
+
+ready() {
+  [[ $(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' "$PROBE_URL") == 200 ]]
+}
+
+# The hook's clock started at launch: count the budget from boot, and stop a minute
+# early so a late completion never races the timeout.
+read -r uptime _ < "$UPTIME_FILE"
+deadline=$((SECONDS + TIMEOUT_SECONDS - ${uptime%.*} - 60))
+next_heartbeat=$((SECONDS + HEARTBEAT_SECONDS))
+log "waiting for $PROBE_URL to answer 200 (at most $((deadline - SECONDS)) s)"
+until ready; do
+  if ((SECONDS >= deadline)); then
+    log "not ready in time; leaving the lifecycle action to time out (ABANDON)"
+    exit 1
+  fi
+  if ((HEARTBEAT_SECONDS > 0 && SECONDS >= next_heartbeat)); then
+    action heartbeat || log "heartbeat failed; trying again at the next interval"
+    next_heartbeat=$((SECONDS + HEARTBEAT_SECONDS))
+  fi
+  sleep "$POLL_SECONDS"
+done
+log "the node is ready; completing the lifecycle action"
+for attempt in 1 2 3 4 5; do
+  action complete && exit 0
+  log "attempt $attempt failed"
+  sleep $((attempt * 10))
+done
+exit 1
+"""
+
+RESTORE_SNAPSHOT_SH = r"""#!/bin/bash
+# Restores the chain database from a snapshot archive before the node's first start,
+# into an EMPTY database only: parallel resumable download (aria2c), SHA-256 check,
+# extraction beside the data, then one rename into place, so the node never sees a
+# half-written database. Usage: restore-snapshot.sh ENV_FILE
+set -euo pipefail
+
+# shellcheck source=/dev/null  # rendered per cluster (bootstrap/cluster_extension.py)
+source "$1"
+
+log() { printf '%s restore-snapshot: %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
+
+target=$DATA_DIR/chains
+work=$DATA_DIR/.restore
+if [[ -d $target && -n $(ls -A "$target") ]]; then
+  log "$target is not empty; keeping the existing database"
+  exit 0
+fi
+mkdir -p "$work"
+log "downloading $ARCHIVE_URL"
+aria2c --continue=true --check-integrity=true --checksum="sha-256=$ARCHIVE_SHA256" \
+  --split="$CONNECTIONS" --max-connection-per-server="$CONNECTIONS" --min-split-size=64M \
+  --file-allocation=none --auto-file-renaming=false --console-log-level=warn \
+  --summary-interval=300 --dir="$work" --out=archive "$ARCHIVE_URL"
+if ! printf '%s  %s\n' "$ARCHIVE_SHA256" "$work/archive" | sha256sum --check --status; then
+  log "checksum mismatch: deleting the archive"
+  rm -f "$work/archive"
+  exit 1
+fi
+log "checksum verified; extracting"
+rm -rf "$work/tree"
+mkdir -p "$work/tree/$EXTRACT_TO"
+tar --extract --no-same-owner --file="$work/archive" --directory="$work/tree/$EXTRACT_TO" "${TAR_FLAGS[@]}"
+if [[ ! -d $work/tree/chains || -z $(ls -A "$work/tree/chains") ]]; then
+  log "the archive extracted to nothing"
+  exit 1
+fi
+[[ ! -d $target ]] || rmdir "$target"
+mv "$work/tree/chains" "$target"
+rm -rf "$work"
+touch "$MARKER"
+log "database restored into $target"
+"""
+
+# Sandboxing shared by both units: no privileges, no devices, read-only system.
+_SANDBOX = """CapabilityBoundingSet=
+AmbientCapabilities=
+NoNewPrivileges=true
+PrivateDevices=true
+PrivateTmp=true
+ProtectSystem=strict
+ProtectHome=true
+ProtectClock=true
+ProtectControlGroups=true
+ProtectHostname=true
+ProtectKernelLogs=true
+ProtectKernelModules=true
+ProtectKernelTunables=true
+LockPersonality=true
+MemoryDenyWriteExecute=true
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+RestrictNamespaces=true
+RestrictRealtime=true
+RestrictSUIDSGID=true
+RemoveIPC=true
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+"""
+
+
+def lifecycle_unit() -> str:
+    return f"""[Unit]
+Description=Complete the Auto Scaling launch lifecycle action once the node is ready
+Documentation=file://{LIFECYCLE_SCRIPT}
+Wants=network-online.target
+After=network-online.target {layout.PROBE_SERVICE}
+
+[Service]
+Type=oneshot
+ExecStart={LIFECYCLE_SCRIPT} {LIFECYCLE_ENV}
+# The script bounds itself by the lifecycle hook's timeout.
+TimeoutStartSec=infinity
+DynamicUser=true
+PrivateUsers=true
+ProtectProc=invisible
+UMask=0077
+{_SANDBOX}
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def restore_unit() -> str:
+    return f"""[Unit]
+Description=Restore the chain database from a snapshot archive before the first start
+Documentation=file://{RESTORE_SCRIPT}
+Wants=network-online.target
+After=network-online.target
+Before={layout.NODE_SERVICE}
+RequiresMountsFor={layout.DATA_DIR}
+ConditionPathExists=!{RESTORE_MARKER}
+
+[Service]
+Type=oneshot
+RemainAfterExit=true
+User={layout.SERVICE_USER}
+ExecStart={RESTORE_SCRIPT} {RESTORE_ENV}
+# Bounded by the lifecycle hook: a node not ready in time is replaced.
+TimeoutStartSec=infinity
+ReadWritePaths={layout.DATA_DIR}
+UMask=0027
+{_SANDBOX}"""
+
+
+def node_drop_in() -> str:
+    return f"""# Added by AutoscalingApiCluster: restore the database before the node's first start.
+[Unit]
+Requires={RESTORE_SERVICE}
+After={RESTORE_SERVICE}
+"""
+
+
+def lifecycle_action_source() -> str:
+    """``constructs_substrate/cluster/lifecycle_action.py``, shipped verbatim."""
+    return package_files("constructs_substrate.cluster").joinpath("lifecycle_action.py").read_text(encoding="utf-8")
+
+
+def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> dict[str, str | int]:
+    """The values ``lifecycle-ready.sh`` reads. Tests point the URLs at local fakes."""
+    return {
+        "GROUP_NAME": group_name,
+        "HOOK_NAME": hook_name,
+        "PROBE_URL": f"http://127.0.0.1:{config.node.effective_ports.probe}/ready",
+        "TIMEOUT_SECONDS": config.lifecycle_timeout_seconds,
+        "HEARTBEAT_SECONDS": config.heartbeat_interval_seconds,
+        "POLL_SECONDS": POLL_SECONDS,
+        "ACTION_SCRIPT": LIFECYCLE_ACTION,
+        "IMDS_URL": IMDS_URL,
+        "ENDPOINT_URL": "",
+        "UPTIME_FILE": "/proc/uptime",
+    }
+
+
+def restore_env(snapshot: ChainSnapshot) -> dict[str, str | int | tuple[str, ...]]:
+    """The values ``restore-snapshot.sh`` reads."""
+    assert snapshot.archive_url and snapshot.archive_sha256 and snapshot.archive_format
+    return {
+        "DATA_DIR": layout.DATA_DIR,
+        "ARCHIVE_URL": snapshot.archive_url,
+        "ARCHIVE_SHA256": snapshot.archive_sha256,
+        "CONNECTIONS": RESTORE_CONNECTIONS,
+        "EXTRACT_TO": snapshot.extract_to,
+        "TAR_FLAGS": TAR_FLAGS[snapshot.archive_format],
+        "MARKER": RESTORE_MARKER,
+    }
+
+
+def _env(values) -> str:
+    return "# Rendered by constructs_substrate.bootstrap.cluster_extension.\n" + shell_assignments(values)
+
+
+def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> BootstrapExtension:
+    """The files, packages and commands an instance of the cluster needs beyond a
+    plain ``rpc``/``archive`` node. ``group_name`` and ``hook_name`` are the Auto
+    Scaling group's and the launch hook's (known before the group exists)."""
+    files = [
+        RenderedFile(LIFECYCLE_ENV, _env(lifecycle_env(config, group_name=group_name, hook_name=hook_name))),
+        RenderedFile(LIFECYCLE_SCRIPT, LIFECYCLE_READY_SH, "0755"),
+        RenderedFile(LIFECYCLE_ACTION, lifecycle_action_source(), "0755"),
+        RenderedFile(paths.unit(LIFECYCLE_SERVICE), lifecycle_unit()),
+    ]
+    packages: tuple[str, ...] = ()
+    snapshot = config.snapshot
+    if snapshot is not None and snapshot.archive_url is not None:
+        files += [
+            RenderedFile(RESTORE_ENV, _env(restore_env(snapshot))),
+            RenderedFile(RESTORE_SCRIPT, RESTORE_SNAPSHOT_SH, "0755"),
+            RenderedFile(paths.unit(RESTORE_SERVICE), restore_unit()),
+            RenderedFile(NODE_DROP_IN, node_drop_in()),
+        ]
+        packages = ("aria2", *ARCHIVE_PACKAGES[snapshot.archive_format or "tar"])
+    return BootstrapExtension(
+        files=tuple(files),
+        packages=packages,
+        # --no-block: the unit may wait hours for the sync; the bootstrap must finish.
+        commands=(f"systemctl enable --now --no-block {LIFECYCLE_SERVICE}",),
+    )
+
+
+__all__ = [
+    "LIFECYCLE_SERVICE",
+    "RESTORE_SERVICE",
+    "cluster_extension",
+    "lifecycle_env",
+    "lifecycle_unit",
+    "restore_env",
+    "restore_unit",
+]
