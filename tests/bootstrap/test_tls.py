@@ -71,7 +71,7 @@ def test_rpc_site_proxies_websockets_to_the_local_node(rendered):
         "proxy_set_header X-Forwarded-For $remote_addr;", "proxy_read_timeout 3600s;",
         "client_max_body_size 15m;", f"proxy_pass http://127.0.0.1:{ports.RPC};",
         "location /.well-known/acme-challenge/ {", f"root {paths.ACME_WEBROOT};",
-        "return 301 https://rpc.example.com$request_uri;",
+        "return 308 https://rpc.example.com$request_uri;",
     ):
         assert directive in site, directive
     assert "TLSv1.1" not in site and "TLSv1 " not in site
@@ -90,7 +90,7 @@ def test_site_is_parametrisable_for_a_loopback_acme_test(cert_dir, tmp_path):
         http_port=5002, https_port=5443, bind="127.0.0.1",
     )
     assert "listen 127.0.0.1:5002;" in site and "listen 127.0.0.1:5443 ssl;" in site
-    assert "return 301 https://node.example.test:5443$request_uri;" in site
+    assert "return 308 https://node.example.test:5443$request_uri;" in site
     assert "[::]" not in site
     assert _nginx_t(site, tmp_path).returncode == 0
 
