@@ -49,8 +49,8 @@ class DeploymentSettings(Model):
     """Name of the Route53 hosted zone that holds ``domain`` (the apex of the zone).
     Env ``SUBSTRATE_ZONE_NAME``. Default: ``domain``."""
     hosted_zone_id: str | None = None
-    """Id of that hosted zone. Env ``SUBSTRATE_ZONE_ID``. Default: none, the global stack
-    creates the zone (delegate its name servers from your registrar)."""
+    """Id of that hosted zone. Env ``SUBSTRATE_ZONE_ID``. Default: looked up by
+    ``zone_name`` in the account at deploy time (the public zone must exist)."""
     regions: tuple[str, ...] = ("eu-central-1", "us-east-1", "ap-southeast-1")
     """Regions with an RPC cluster; the first is the default for unmatched locations
     and hosts validators. Env ``SUBSTRATE_REGIONS`` (comma-separated).

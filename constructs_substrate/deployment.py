@@ -1,0 +1,150 @@
+"""``deploy_chain``: the composition every network app uses.
+
+For one chain: one stack per region (a VPC, an :class:`AutoscalingApiCluster` serving
+``<chain>-<region>.<domain>`` and ``<chain>.<domain>``; validators and a telemetry
+node in the first region) and a ``<chain>-global`` stack with the georouted
+``<chain>.<domain>`` records (:class:`GlobalEndpoint`). Apps stay a few lines: they
+choose the chain, the node settings and how many validators.
+
+The hosted zone is looked up by name in each stack (``data aws_route53_zone``), or
+taken from ``settings.hosted_zone_id``: regional stacks never depend on the global
+one, so there is no cross-stack cycle (the global stack reads the regional ALB names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._framework import App, aws
+from .cluster import ApiClusterConfig
+from .cluster.api_cluster import AutoscalingApiCluster
+from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
+from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
+from .network import NodeNetwork
+from .node import SubstrateNode
+from .roles import NodeRole
+from .settings import DeploymentSettings
+from .stacks import region_stack
+
+
+@dataclass
+class ChainDeployment:
+    """What ``deploy_chain`` built, for summaries and for other apps (relay URLs)."""
+
+    chain: str
+    endpoint: GlobalEndpointConfig
+    stacks: dict[str, Any] = field(default_factory=dict)
+    clusters: dict[str, Any] = field(default_factory=dict)
+    validators: list[Any] = field(default_factory=list)
+    telemetry: Any = None
+
+    def endpoints(self) -> dict[str, list[str]]:
+        """Public URLs per stack name."""
+        result: dict[str, list[str]] = {}
+        for region, cluster in self.clusters.items():
+            name = self.endpoint.regional_name(region)
+            result[self.stacks[region].node.id] = [f"https://{name}", f"wss://{name}"]
+        if self.telemetry is not None:
+            first = self.endpoint.regions[0]
+            result[self.stacks[first].node.id].append(f"https://{self.telemetry.config.tls.domain}")
+        global_name = self.endpoint.global_name
+        result[f"{self.chain}-global"] = [f"https://{global_name}", f"wss://{global_name}"]
+        return result
+
+    def relay_rpc_urls(self, region: str) -> tuple[str, ...]:
+        """This chain's endpoints as a parachain's ``--relay-chain-rpc-urls``: the
+        same region's name first (lowest latency), the global name as fallback."""
+        return (f"wss://{self.endpoint.regional_name(region)}", f"wss://{self.endpoint.global_name}")
+
+
+def _zone_id(stack, settings: DeploymentSettings, provider) -> str:
+    if settings.hosted_zone_id:
+        return settings.hosted_zone_id
+    return aws("data_aws_route53_zone").DataAwsRoute53Zone(
+        stack, "zone", name=settings.effective_zone_name, private_zone=False, provider=provider
+    ).zone_id
+
+
+def deploy_chain(
+    app: App,
+    *,
+    chain: str,
+    settings: DeploymentSettings,
+    rpc_node: dict[str, Any] | None = None,
+    validators: int = 0,
+    relay: ChainDeployment | None = None,
+) -> ChainDeployment:
+    """Build every stack of one chain.
+
+    :param rpc_node: extra ``NodeConfig`` fields for the cluster nodes (role ``rpc``).
+    :param validators: validators in the first region (0 for parachains).
+    :param relay: the relay chain's deployment; its endpoints become the cluster
+        nodes' ``--relay-chain-rpc-urls`` (no embedded relay database).
+    """
+    endpoint = GlobalEndpointConfig(
+        chain=chain, domain=settings.domain, zone_name=settings.effective_zone_name,
+        regions=settings.regions, policy=settings.routing_policy,
+    )
+    deployment = ChainDeployment(chain=chain, endpoint=endpoint)
+    telemetry_url = None
+    for index, region in enumerate(settings.regions):
+        stack, provider = region_stack(app, f"{chain}-{region}", region, {"chain": chain})
+        deployment.stacks[region] = stack
+        zone_id = _zone_id(stack, settings, provider)
+        network = NodeNetwork(stack, "network", provider=provider)
+        if index == 0 and settings.telemetry_enabled:
+            deployment.telemetry = _telemetry_node(stack, chain, settings, zone_id, network, provider)
+            telemetry_url = f"wss://{deployment.telemetry.config.tls.domain}/submit"
+        node_fields = {"role": NodeRole.RPC, "name": f"{chain}-rpc-{region}", "chain": chain,
+                       "telemetry_url": telemetry_url, **(rpc_node or {})}
+        if relay is not None:
+            node_fields["relay_chain_rpc_urls"] = relay.relay_rpc_urls(region)
+        deployment.clusters[region] = AutoscalingApiCluster(
+            stack, "rpc",
+            config=ApiClusterConfig(
+                node=NodeConfig(**node_fields),
+                domain_name=endpoint.regional_name(region),
+                zone_name=settings.effective_zone_name,
+                hosted_zone_id=zone_id,
+                extra_names=(endpoint.global_name,),
+                min_size=settings.rpc_min_size,
+                max_size=settings.rpc_max_size,
+            ),
+            vpc_id=network.vpc.id, subnet_ids=network.subnet_ids, provider=provider,
+        )
+        if index == 0:
+            for number in range(1, validators + 1):
+                deployment.validators.append(SubstrateNode(
+                    stack, f"validator-{number}",
+                    config=NodeConfig(role=NodeRole.VALIDATOR, name=f"{chain}-validator-{number}",
+                                      chain=chain, telemetry_url=telemetry_url),
+                    subnet_id=network.subnet_ids[(number - 1) % len(network.subnet_ids)],
+                    provider=provider,
+                ))
+
+    global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {"chain": chain})
+    GlobalEndpoint(
+        global_stack, "endpoint", config=endpoint, hosted_zone_id=_zone_id(global_stack, settings, provider),
+        targets={r: RegionalTarget(c.load_balancer.load_balancer.dns_name) for r, c in deployment.clusters.items()},
+        provider=provider,
+    )
+    deployment.stacks["global"] = global_stack
+    return deployment
+
+
+def _telemetry_node(stack, chain, settings, zone_id, network, provider) -> SubstrateNode:
+    name = f"telemetry.{chain}.{settings.domain}"
+    return SubstrateNode(
+        stack, "telemetry",
+        config=NodeConfig(
+            role=NodeRole.TELEMETRY, name=f"{chain}-telemetry", chain=chain,
+            dns=DnsConfig(zone_id=zone_id, name=name),
+            tls=TlsConfig(domain=name, email=settings.acme_email),
+            telemetry_server=TelemetryServerConfig(
+                backend_image=settings.telemetry_backend_image,
+                frontend_image=settings.telemetry_frontend_image,
+            ),
+        ),
+        subnet_id=network.subnet_ids[0], provider=provider,
+    )
