@@ -3,10 +3,11 @@ adds to every instance (a :class:`BootstrapExtension`):
 
 - ``substrate-lifecycle.service``: a sandboxed oneshot, run on every boot, that polls
   the readiness probe and completes the Auto Scaling launch lifecycle action only once
-  ``/ready`` answers 200 (so the group never puts a syncing node in service), sending
-  heartbeats when the wait may exceed 2 h. The API call is made by
-  ``lifecycle_action.py`` (Python stdlib, SigV4 with the instance role from IMDSv2):
-  Ubuntu 24.04 has no ``awscli`` package, and the snap cannot run in a sandboxed unit.
+  ``/ready`` answers 200 (so the group never puts a syncing node in service), sends
+  heartbeats when the wait may exceed 2 h, and abandons the launch at its deadline.
+  The API calls are made by ``lifecycle_action.py`` (Python stdlib, SigV4 with the
+  instance role from IMDSv2): Ubuntu 24.04 has no ``awscli`` package, and the AWS
+  CLI snap would need the Snap Store at boot and privileges the unit's sandbox removes.
 - with a snapshot archive: ``substrate-restore.service``, a oneshot that the node's
   unit requires (drop-in), so the database is downloaded, verified and moved into
   place before the node first starts, and only into an empty database.
@@ -22,6 +23,7 @@ from importlib.resources import files as package_files
 from .. import layout
 from ..cluster.config import ApiClusterConfig, ChainSnapshot
 from . import paths
+from .compact import compact_python
 from .model import BootstrapExtension, RenderedFile
 from .templating import shell_assignments
 
@@ -49,10 +51,10 @@ ARCHIVE_PACKAGES = {"tar": (), "tar.gz": (), "tar.zst": ("zstd",), "tar.lz4": ("
 
 LIFECYCLE_READY_SH = r"""#!/bin/bash
 # Holds this instance out of service until its node is ready: polls the readiness
-# probe and completes the launch lifecycle action (CONTINUE) once it answers 200.
-# Never completes it otherwise: at the hook's timeout the group abandons the
-# instance and launches another. Runs on every boot: an instance leaving a warm
-# pool (the hook fires again) is held until it has caught up too.
+# probe and completes the launch lifecycle action (CONTINUE) once it answers 200,
+# and only then. Not ready by the deadline: abandons the launch (ABANDON), and the
+# group replaces the instance. Runs on every boot: an instance leaving a warm pool
+# (the hook fires again) is held until it has caught up too.
 # Usage: lifecycle-ready.sh ENV_FILE
 set -euo pipefail
 
@@ -72,14 +74,15 @@ ready() {
 }
 
 # The hook's clock started at launch: count the budget from boot, and stop a minute
-# early so a late completion never races the timeout.
+# early so a late completion never races the hook's own timeout.
 read -r uptime _ < "$UPTIME_FILE"
 deadline=$((SECONDS + TIMEOUT_SECONDS - ${uptime%.*} - 60))
 next_heartbeat=$((SECONDS + HEARTBEAT_SECONDS))
 log "waiting for $PROBE_URL to answer 200 (at most $((deadline - SECONDS)) s)"
 until ready; do
   if ((SECONDS >= deadline)); then
-    log "not ready in time; leaving the lifecycle action to time out (ABANDON)"
+    log "not ready in time; abandoning the launch (the group replaces this instance)"
+    action abandon || log "abandon failed; the hook's own timeout will abandon it"
     exit 1
   fi
   if ((HEARTBEAT_SECONDS > 0 && SECONDS >= next_heartbeat)); then
@@ -146,7 +149,10 @@ _SANDBOX = """CapabilityBoundingSet=
 AmbientCapabilities=
 NoNewPrivileges=true
 PrivateDevices=true
+PrivateMounts=true
 PrivateTmp=true
+PrivateUsers=true
+ProtectProc=invisible
 ProtectSystem=strict
 ProtectHome=true
 ProtectClock=true
@@ -165,6 +171,8 @@ RemoveIPC=true
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
 SystemCallFilter=~@privileged @resources
+# A refused call fails with EPERM instead of killing the process with SIGSYS.
+SystemCallErrorNumber=EPERM
 """
 
 
@@ -181,8 +189,6 @@ ExecStart={LIFECYCLE_SCRIPT} {LIFECYCLE_ENV}
 # The script bounds itself by the lifecycle hook's timeout.
 TimeoutStartSec=infinity
 DynamicUser=true
-PrivateUsers=true
-ProtectProc=invisible
 UMask=0077
 {_SANDBOX}
 [Install]
@@ -220,9 +226,17 @@ After={RESTORE_SERVICE}
 """
 
 
+ACTION_HEADER = (
+    "# Compacted copy of constructs_substrate/cluster/lifecycle_action.py (same program,\n"
+    "# without comments and docstrings): see the library for the documented source.\n"
+)
+
+
 def lifecycle_action_source() -> str:
-    """``constructs_substrate/cluster/lifecycle_action.py``, shipped verbatim."""
-    return package_files("constructs_substrate.cluster").joinpath("lifecycle_action.py").read_text(encoding="utf-8")
+    """``constructs_substrate/cluster/lifecycle_action.py`` as shipped: compacted (the
+    same program, see :mod:`.compact`) to spare the 16 KiB user data."""
+    source = package_files("constructs_substrate.cluster").joinpath("lifecycle_action.py").read_text(encoding="utf-8")
+    return compact_python(source, header=ACTION_HEADER)
 
 
 def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> dict[str, str | int]:
@@ -266,7 +280,7 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
     files = [
         RenderedFile(LIFECYCLE_ENV, _env(lifecycle_env(config, group_name=group_name, hook_name=hook_name))),
         RenderedFile(LIFECYCLE_SCRIPT, LIFECYCLE_READY_SH, "0755"),
-        RenderedFile(LIFECYCLE_ACTION, lifecycle_action_source(), "0755"),
+        RenderedFile(LIFECYCLE_ACTION, lifecycle_action_source()),
         RenderedFile(paths.unit(LIFECYCLE_SERVICE), lifecycle_unit()),
     ]
     packages: tuple[str, ...] = ()
