@@ -155,6 +155,17 @@ class AutoscalingApiCluster(Construct):
 
         health = config.health_check
         tg = aws("lb_target_group")
+        health_check = tg.LbTargetGroupHealthCheck(
+            enabled=True,
+            protocol="HTTP",
+            port=str(ports.probe),
+            path=READY_PATH,
+            matcher="200",
+            interval=health.interval_seconds,
+            timeout=health.timeout_seconds,
+            healthy_threshold=health.healthy_threshold,
+            unhealthy_threshold=health.unhealthy_threshold,
+        )
         self.target_group = tg.LbTargetGroup(
             self,
             "target-group",
@@ -169,31 +180,55 @@ class AutoscalingApiCluster(Construct):
             load_balancing_algorithm_type="least_outstanding_requests",
             # Subscriptions cannot move between nodes: stickiness would not keep them.
             stickiness=tg.LbTargetGroupStickiness(type="lb_cookie", enabled=False),
-            health_check=tg.LbTargetGroupHealthCheck(
-                enabled=True,
-                protocol="HTTP",
-                port=str(ports.probe),
-                path=READY_PATH,
-                matcher="200",
-                interval=health.interval_seconds,
-                timeout=health.timeout_seconds,
-                healthy_threshold=health.healthy_threshold,
-                unhealthy_threshold=health.unhealthy_threshold,
-            ),
+            health_check=health_check,
+            tags=tags,
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            provider=provider,
+        )
+        # The region's readiness for Route53 (GlobalEndpoint): https://<name>/ready is
+        # answered by a ready node's probe, so it is 200 while at least one node is
+        # synced and advancing, and 503 when none is (even when the ALB fails open).
+        self.readiness_target_group = tg.LbTargetGroup(
+            self,
+            "readiness-target-group",
+            name_prefix="rdy-",
+            vpc_id=vpc_id,
+            target_type="instance",
+            port=ports.probe,
+            protocol="HTTP",
+            deregistration_delay="0",
+            health_check=health_check,
             tags=tags,
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
             provider=provider,
         )
         rule = aws("lb_listener_rule")
+        hosts = rule.LbListenerRuleCondition(
+            host_header=rule.LbListenerRuleConditionHostHeader(values=list(config.names))
+        )
+        priority = config.listener_rule_priority
+        # The /ready rule must come before the host rule; with automatic priorities the
+        # first created gets the lower number, hence depends_on below.
+        self.readiness_rule = rule.LbListenerRule(
+            self,
+            "ready-rule",
+            listener_arn=load_balancer.https_listener.arn,
+            priority=priority,
+            action=[rule.LbListenerRuleAction(type="forward", target_group_arn=self.readiness_target_group.arn)],
+            condition=[hosts, rule.LbListenerRuleCondition(
+                path_pattern=rule.LbListenerRuleConditionPathPattern(values=[READY_PATH])
+            )],
+            tags=tags,
+            provider=provider,
+        )
         self.listener_rule = rule.LbListenerRule(
             self,
             "host-rule",
             listener_arn=load_balancer.https_listener.arn,
-            priority=config.listener_rule_priority,
+            priority=None if priority is None else priority + 1,
             action=[rule.LbListenerRuleAction(type="forward", target_group_arn=self.target_group.arn)],
-            condition=[rule.LbListenerRuleCondition(
-                host_header=rule.LbListenerRuleConditionHostHeader(values=list(config.names))
-            )],
+            condition=[hosts],
+            depends_on=[self.readiness_rule],
             tags=tags,
             provider=provider,
         )
@@ -207,7 +242,7 @@ class AutoscalingApiCluster(Construct):
             bootstrap=self.bootstrap,
             subnet_ids=subnet_ids,
             security_group_id=self.security_group.id,
-            target_group_arn=self.target_group.arn,
+            target_group_arns=[self.target_group.arn, self.readiness_target_group.arn],
             request_count_label=f"{load_balancer.arn_suffix}/{self.target_group.arn_suffix}",
             provider=provider,
         )

@@ -38,12 +38,12 @@ def lifecycle_statements(group_arn: str) -> list[dict]:
 
 class NodeGroup(Construct):
     """Instances of ``config.node`` in ``subnet_ids``, registered in
-    ``target_group_arn`` once ready.
+    ``target_group_arns`` once ready.
 
     :param group_name: the Auto Scaling group's name, already rendered into ``bootstrap``.
     :param bootstrap: the rendered user data (node + cluster extension).
     :param security_group_id: the instances' security group.
-    :param target_group_arn: where the group registers instances in service.
+    :param target_group_arns: where the group registers instances in service.
     :param request_count_label: ``<alb arn suffix>/<target group arn suffix>`` for the
         request-count scaling policy.
 
@@ -62,7 +62,7 @@ class NodeGroup(Construct):
         bootstrap: Bootstrap,
         subnet_ids: Sequence[str],
         security_group_id: str,
-        target_group_arn: str,
+        target_group_arns: Sequence[str],
         request_count_label: str,
         provider=None,
     ) -> None:
@@ -169,7 +169,7 @@ class NodeGroup(Construct):
             launch_template=launch,
             mixed_instances_policy=mixed,
             capacity_rebalance=True if config.spot is not None else None,
-            target_group_arns=[target_group_arn],
+            target_group_arns=list(target_group_arns),
             health_check_type="ELB",
             health_check_grace_period=config.health_check_grace_seconds,
             default_instance_warmup=config.health_check_grace_seconds,

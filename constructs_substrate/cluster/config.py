@@ -334,9 +334,9 @@ class ApiClusterConfig(Model):
     """Chain data for new instances. Default: none (warp sync for pruned nodes)."""
     alarms: AlarmConfig = AlarmConfig()
     """Alarms and their SNS topic. Default: see :class:`AlarmConfig`."""
-    listener_rule_priority: int | None = Field(default=None, ge=1, le=50000)
-    """Priority of the host rule on the HTTPS listener (unique per listener). Default:
-    the next free priority."""
+    listener_rule_priority: int | None = Field(default=None, ge=1, le=49999)
+    """Priority of the cluster's ``/ready`` rule on the HTTPS listener; its host rule
+    takes the next number (both unique per listener). Default: the next free priorities."""
 
     @field_validator("domain_name", "zone_name")
     @classmethod

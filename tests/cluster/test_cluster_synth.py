@@ -19,7 +19,10 @@ def by_suffix(document: dict, kind: str, suffix: str) -> dict:
 
 
 def ref(kind: str, document: dict, suffix: str, attribute: str = "id") -> str:
-    name = next(k for k in resources(document, kind) if k.rsplit("_", 1)[0].endswith(suffix))
+    name = next(
+        k for k in resources(document, kind)
+        if k.rsplit("_", 1)[0] == suffix or k.rsplit("_", 1)[0].endswith("_" + suffix)
+    )
     return f"${{{kind}.{name}.{attribute}}}"
 
 
@@ -82,11 +85,33 @@ def test_alias_record_points_the_regional_name_at_the_alb(stacks):
     assert record["alias"]["name"] == ref("aws_lb", document, "alb", "dns_name")
 
 
+def rule_named(document: dict, suffix: str) -> dict:
+    return resources(document, "aws_lb_listener_rule")[ref("aws_lb_listener_rule", document, suffix).split(".")[1]]
+
+
 def test_host_rule_forwards_every_name_to_the_target_group(stacks):
     document = stacks["default"]
-    rule = only(document, "aws_lb_listener_rule")
-    assert rule["condition"][0]["host_header"]["values"] == list(CONFIGS["default"].names)
+    assert len(resources(document, "aws_lb_listener_rule")) == 2
+    rule = rule_named(document, "host-rule")
+    assert rule["condition"] == [{"host_header": {"values": list(CONFIGS["default"].names)}}]
     assert rule["action"] == [{"type": "forward", "target_group_arn": ref("aws_lb_target_group", document, "target-group", "arn")}]
+    assert rule["depends_on"] == [f"aws_lb_listener_rule.{ref('aws_lb_listener_rule', document, 'ready-rule').split('.')[1]}"]
+
+
+def test_ready_path_of_every_name_reaches_the_probes(stacks):
+    """Route53 checks https://<regional name>/ready: it must be answered by a ready
+    node's probe (9955), not by the RPC port."""
+    document = stacks["default"]
+    rule = rule_named(document, "ready-rule")
+    assert rule["condition"] == [
+        {"host_header": {"values": list(CONFIGS["default"].names)}},
+        {"path_pattern": {"values": ["/ready"]}},
+    ]
+    readiness = ref("aws_lb_target_group", document, "readiness-target-group", "arn")
+    assert rule["action"] == [{"type": "forward", "target_group_arn": readiness}]
+    group = resources(document, "aws_lb_target_group")[readiness.split(".")[1]]
+    assert group["port"] == ports.PROBE and group["health_check"]["path"] == "/ready"
+    assert group["health_check"]["port"] == str(ports.PROBE)
 
 
 def test_access_log_bucket_is_private_encrypted_tls_only_and_expiring(stacks):
@@ -128,7 +153,8 @@ def test_waf_rate_limits_per_ip_when_enabled(stacks):
 
 
 def test_target_group_checks_the_readiness_probe_with_hysteresis(stacks):
-    group = only(stacks["default"], "aws_lb_target_group")
+    document = stacks["default"]
+    group = resources(document, "aws_lb_target_group")[ref("aws_lb_target_group", document, "target-group").split(".")[1]]
     assert group["port"] == ports.RPC and group["protocol"] == "HTTP" and group["protocol_version"] == "HTTP1"
     assert group["health_check"] == {
         "enabled": True, "protocol": "HTTP", "port": str(ports.PROBE), "path": "/ready", "matcher": "200",
@@ -185,7 +211,10 @@ def test_group_uses_elb_health_and_the_launch_hook(stacks):
         "default_result": "ABANDON", "heartbeat_timeout": 7200,
     }]
     assert len(group["vpc_zone_identifier"]) == 2
-    assert group["target_group_arns"] == [ref("aws_lb_target_group", stacks["default"], "target-group", "arn")]
+    assert group["target_group_arns"] == [
+        ref("aws_lb_target_group", stacks["default"], "target-group", "arn"),
+        ref("aws_lb_target_group", stacks["default"], "readiness-target-group", "arn"),
+    ]
     assert (group["min_size"], group["max_size"]) == (2, 6)
     assert group["wait_for_capacity_timeout"] == "0"
 
@@ -305,16 +334,16 @@ def test_clusters_share_one_alb_with_a_host_rule_and_certificate_each(stacks):
     assert len(resources(document, "aws_lb")) == 1
     assert len(resources(document, "aws_lb_listener")) == 2
     rules = sorted(resources(document, "aws_lb_listener_rule").values(), key=lambda r: r["priority"])
-    assert [r["priority"] for r in rules] == [10, 20]
+    assert [r["priority"] for r in rules] == [10, 11, 20, 21]
     assert [r["condition"][0]["host_header"]["values"] for r in rules] == [
-        [CONFIGS["shared-polkadot"].domain_name], [CONFIGS["shared-kusama"].domain_name]
-    ]
+        [CONFIGS["shared-polkadot"].domain_name]] * 2 + [[CONFIGS["shared-kusama"].domain_name]] * 2
+    assert [len(r["condition"]) for r in rules] == [2, 1, 2, 1]
     https = ref("aws_lb_listener", document, "alb_https", "arn")
     assert {r["listener_arn"] for r in rules} == {https}
     certificates = resources(document, "aws_lb_listener_certificate")
     assert len(certificates) == 2 and {c["listener_arn"] for c in certificates.values()} == {https}
     assert len(resources(document, "aws_acm_certificate")) == 3
-    assert len(resources(document, "aws_lb_target_group")) == 2
+    assert len(resources(document, "aws_lb_target_group")) == 4
 
 
 def test_spot_uses_a_mixed_instances_policy_with_an_on_demand_base(stacks):
