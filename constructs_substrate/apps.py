@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 from ._framework import App
 from .errors import ConfigError
+from .observability import render_upptime, write_dashboards
 from .settings import load_settings
 from .summary import summarize
 
@@ -27,3 +28,11 @@ def run(build: Callable[[App, object], Sequence[object]], root: Path) -> None:
     for deployment in deployments:
         endpoints.update(deployment.endpoints())
     print(summarize(app.outdir, endpoints))
+    for path in write_dashboards(app.outdir):
+        print(f"dashboard {path}")
+    if settings.status_page_repository:
+        owner, repo = settings.status_page_repository.split("/")
+        urls = sorted({url for urls in endpoints.values() for url in urls})
+        status = Path(app.outdir) / ".upptimerc.yml"
+        status.write_text(render_upptime(urls, owner=owner, repo=repo))
+        print(f"status page {status}")

@@ -23,6 +23,8 @@ from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
 from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
 from .network import NodeNetwork
 from .node import SubstrateNode
+from .observability import BudgetConfig, CanaryConfig, Monitoring, MonitoringConfig, Notifications
+from .observability.alarms import AwsAlarms
 from .roles import NodeRole
 from .settings import DeploymentSettings
 from .stacks import region_stack
@@ -38,6 +40,7 @@ class ChainDeployment:
     clusters: dict[str, Any] = field(default_factory=dict)
     validators: list[Any] = field(default_factory=list)
     telemetry: Any = None
+    monitoring: dict[str, Any] = field(default_factory=dict)
 
     def endpoints(self) -> dict[str, list[str]]:
         """Public URLs per stack name."""
@@ -74,6 +77,7 @@ def deploy_chain(
     rpc_node: dict[str, Any] | None = None,
     validators: int = 0,
     relay: ChainDeployment | None = None,
+    monitoring: bool = True,
 ) -> ChainDeployment:
     """Build every stack of one chain.
 
@@ -81,6 +85,10 @@ def deploy_chain(
     :param validators: validators in the first region (0 for parachains).
     :param relay: the relay chain's deployment; its endpoints become the cluster
         nodes' ``--relay-chain-rpc-urls`` (no embedded relay database).
+    :param monitoring: per region, a :class:`Monitoring` (managed Prometheus with the
+        chain alerts, alerts to SNS, node logs, a WebSocket canary on the regional
+        endpoint, capacity alarms; the cost budget in the first region) and the agents
+        on every node.
     """
     endpoint = GlobalEndpointConfig(
         chain=chain, domain=settings.domain, zone_name=settings.effective_zone_name,
@@ -93,8 +101,13 @@ def deploy_chain(
         deployment.stacks[region] = stack
         zone_id = _zone_id(stack, settings, provider)
         network = NodeNetwork(stack, "network", provider=provider)
+        observed: dict[str, Any] = {}
+        if monitoring:
+            watch = _monitoring(stack, chain, region, index, settings, endpoint, validators, provider)
+            deployment.monitoring[region] = watch
+            observed = {"agents": watch.agent_config(), "statements": watch.node_statements()}
         if index == 0 and settings.telemetry_enabled:
-            deployment.telemetry = _telemetry_node(stack, chain, settings, zone_id, network, provider)
+            deployment.telemetry = _telemetry_node(stack, chain, settings, zone_id, network, provider, observed)
             telemetry_url = f"wss://{deployment.telemetry.config.tls.domain}/submit"
         node_fields = {"role": NodeRole.RPC, "name": f"{chain}-rpc-{region}", "chain": chain,
                        "telemetry_url": telemetry_url, **(rpc_node or {})}
@@ -111,8 +124,16 @@ def deploy_chain(
                 min_size=settings.rpc_min_size,
                 max_size=settings.rpc_max_size,
             ),
-            vpc_id=network.vpc.id, subnet_ids=network.subnet_ids, provider=provider,
+            vpc_id=network.vpc.id, subnet_ids=network.subnet_ids, provider=provider, **observed,
         )
+        if monitoring:
+            # The group's name exists only once the cluster does: its capacity alarm comes after.
+            watch = deployment.monitoring[region]
+            AwsAlarms(
+                stack, "capacity-alarms",
+                config=MonitoringConfig(name=watch.config.name, auto_scaling_groups=(deployment.clusters[region].group.name,)),
+                name_prefix=f"{watch.config.name}-", topic_arn=watch.topic.arn, provider=provider,
+            )
         if index == 0:
             for number in range(1, validators + 1):
                 deployment.validators.append(SubstrateNode(
@@ -120,7 +141,7 @@ def deploy_chain(
                     config=NodeConfig(role=NodeRole.VALIDATOR, name=f"{chain}-validator-{number}",
                                       chain=chain, telemetry_url=telemetry_url),
                     subnet_id=network.subnet_ids[(number - 1) % len(network.subnet_ids)],
-                    provider=provider,
+                    provider=provider, **observed,
                 ))
 
     global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {"chain": chain})
@@ -133,7 +154,23 @@ def deploy_chain(
     return deployment
 
 
-def _telemetry_node(stack, chain, settings, zone_id, network, provider) -> SubstrateNode:
+def _monitoring(stack, chain, region, index, settings, endpoint, validators, provider) -> Monitoring:
+    expected = tuple(f"{chain}-validator-{n}" for n in range(1, validators + 1)) if index == 0 else ()
+    return Monitoring(
+        stack, "monitoring",
+        config=MonitoringConfig(
+            name=f"{chain[:8]}-{region}"[:20].rstrip("-"),
+            expected_nodes=expected,
+            notifications=Notifications(emails=(settings.alert_email,) if settings.alert_email else ()),
+            canary=CanaryConfig(endpoints=(f"wss://{endpoint.regional_name(region)}",)),
+            # Budgets are per account: one per app, in its first region.
+            budget=BudgetConfig(limit_usd=settings.monthly_budget_usd) if index == 0 else None,
+        ),
+        provider=provider,
+    )
+
+
+def _telemetry_node(stack, chain, settings, zone_id, network, provider, observed) -> SubstrateNode:
     name = f"telemetry.{chain}.{settings.domain}"
     return SubstrateNode(
         stack, "telemetry",
@@ -146,5 +183,5 @@ def _telemetry_node(stack, chain, settings, zone_id, network, provider) -> Subst
                 frontend_image=settings.telemetry_frontend_image,
             ),
         ),
-        subnet_id=network.subnet_ids[0], provider=provider,
+        subnet_id=network.subnet_ids[0], provider=provider, **observed,
     )

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Sequence
 
 from . import flags, ports
 from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws, is_token
 from .bootstrap import paths, render_bootstrap
+from .observability import AgentConfig, agent_extension
 from .config import NodeConfig
 from .errors import ConfigError
 from .iam import NodeInstanceRole, route53_dns01_statements
@@ -73,6 +75,11 @@ class SubstrateNode(Construct):
     :param config: what the node is (validated before any resource is created).
     :param subnet_id: subnet to launch in (public subnet for nodes that announce a
         public address or serve TLS; the VPC and AZ are read from it).
+    :param agents: metrics and log shipping (Prometheus agent + Fluent Bit), usually
+        ``Monitoring.agent_config()``. Default: none (node_exporter and the node's own
+        metrics stay local).
+    :param statements: extra IAM statements for the instance role, usually
+        ``Monitoring.node_statements()``. Default: none.
     :param provider: AWS provider to use. Default: the stack's default provider.
 
     Attributes (escape hatches): ``instance``, ``data_volume``, ``volume_attachment``,
@@ -88,13 +95,15 @@ class SubstrateNode(Construct):
         *,
         config: NodeConfig,
         subnet_id: str,
+        agents: AgentConfig | None = None,
+        statements: Sequence[dict] = (),
         provider=None,
     ) -> None:
         if not isinstance(config, NodeConfig):
             raise ConfigError.of("config", "must be a constructs_substrate.NodeConfig", "SubstrateNode")
         _check_id(subnet_id, "subnet", "subnet_id")
         # Render first: a bootstrap that cannot be built must fail before any resource exists.
-        self.bootstrap = render_bootstrap(config)
+        self.bootstrap = render_bootstrap(config, [agent_extension(agents, config)] if agents else [])
         super().__init__(scope, id)
         self.config = config
         prefix = name_prefix(self)
@@ -117,10 +126,10 @@ class SubstrateNode(Construct):
             self, self.security_group.id, "peers, releases, packages, ACME", provider
         )
 
-        statements = []
+        statements = list(statements)
         if config.tls is not None and config.tls.challenge == "dns-01":
             zone = config.tls.hosted_zone_id or config.dns.zone_id  # validated: one is set
-            statements = route53_dns01_statements(zone, config.tls.domain)
+            statements += route53_dns01_statements(zone, config.tls.domain)
         self.role = NodeInstanceRole(self, "iam", name_prefix=prefix, statements=statements, provider=provider)
 
         if config.ami_id:

@@ -36,6 +36,7 @@ _ENV = {
     "telemetry_backend_image": "SUBSTRATE_TELEMETRY_BACKEND_IMAGE",
     "telemetry_frontend_image": "SUBSTRATE_TELEMETRY_FRONTEND_IMAGE",
     "monthly_budget_usd": "SUBSTRATE_MONTHLY_BUDGET_USD",
+    "status_page_repository": "SUBSTRATE_STATUS_REPO",
 }
 
 
@@ -79,6 +80,11 @@ class DeploymentSettings(Model):
     monthly_budget_usd: int = Field(default=3000, ge=1)
     """Monthly AWS cost budget per app, alerting at 80% and 100%. Env
     ``SUBSTRATE_MONTHLY_BUDGET_USD``. Default: 3000."""
+
+    status_page_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+    """GitHub ``owner/repo`` of the Upptime status page; apps then write
+    ``cdktf.out/.upptimerc.yml`` listing every public endpoint. Env
+    ``SUBSTRATE_STATUS_REPO``. Default: none (no status page config)."""
 
     _domain = field_validator("domain")(lambda cls, v: check_domain(v))
 

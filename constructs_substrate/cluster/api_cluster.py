@@ -18,6 +18,7 @@ from typing import Sequence
 
 from .._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
 from ..bootstrap import render_bootstrap
+from ..observability import AgentConfig, agent_extension
 from ..bootstrap.cluster_extension import cluster_extension
 from ..config import NodeConfig
 from ..errors import ConfigError, Problem
@@ -69,6 +70,10 @@ class AutoscalingApiCluster(Construct):
     :param load_balancer: an :class:`ApiLoadBalancer` to share with other clusters (the
         cluster adds its certificate and a host rule to it). Default: the cluster
         creates its own from ``config.load_balancer``.
+    :param agents: metrics and log shipping on every instance, usually
+        ``Monitoring.agent_config()``. Default: none.
+    :param statements: extra IAM statements for the instance role, usually
+        ``Monitoring.node_statements()``. Default: none.
     :param provider: AWS provider. Default: the stack's default provider.
 
     Attributes (escape hatches): ``config``, ``bootstrap``, ``certificate``
@@ -90,6 +95,8 @@ class AutoscalingApiCluster(Construct):
         vpc_id: str,
         subnet_ids: Sequence[str],
         load_balancer: ApiLoadBalancer | None = None,
+        agents: AgentConfig | None = None,
+        statements: Sequence[dict] = (),
         provider=None,
     ) -> None:
         if not isinstance(config, ApiClusterConfig):
@@ -111,9 +118,10 @@ class AutoscalingApiCluster(Construct):
         group_name = f"{prefix}nodes"
         # Rendered before any resource: a bootstrap that cannot be built (e.g. over the
         # 16 KiB user data limit) fails here.
-        self.bootstrap = render_bootstrap(
-            node, [cluster_extension(config, group_name=group_name, hook_name=HOOK_NAME)]
-        )
+        extensions = [cluster_extension(config, group_name=group_name, hook_name=HOOK_NAME)]
+        if agents is not None:
+            extensions.append(agent_extension(agents, node))
+        self.bootstrap = render_bootstrap(node, extensions)
         tags = {"Name": node.name, "substrate:chain": node.chain.name, "substrate:role": node.role.value}
 
         self.certificate = DnsValidatedCertificate(
@@ -244,6 +252,7 @@ class AutoscalingApiCluster(Construct):
             security_group_id=self.security_group.id,
             target_group_arns=[self.target_group.arn, self.readiness_target_group.arn],
             request_count_label=f"{load_balancer.arn_suffix}/{self.target_group.arn_suffix}",
+            statements=statements,
             provider=provider,
         )
         self.launch_template = self.nodes.launch_template

@@ -64,6 +64,7 @@ class NodeGroup(Construct):
         security_group_id: str,
         target_group_arns: Sequence[str],
         request_count_label: str,
+        statements: Sequence[dict] = (),
         provider=None,
     ) -> None:
         super().__init__(scope, id)
@@ -76,7 +77,7 @@ class NodeGroup(Construct):
         account = aws("data_aws_caller_identity").DataAwsCallerIdentity(self, "account", provider=provider).account_id
         group_arn = f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group_name}"
         self.role = NodeInstanceRole(
-            self, "iam", name_prefix=name_prefix, statements=lifecycle_statements(group_arn), provider=provider
+            self, "iam", name_prefix=name_prefix, statements=[*lifecycle_statements(group_arn), *statements], provider=provider
         )
 
         ami, ami_lifecycle = self._image(config, provider)
