@@ -20,7 +20,11 @@ from .config import (
     TelemetryServerConfig,
     TlsConfig,
 )
+from .cluster import ApiClusterConfig
 from .errors import ConfigError, Problem
+from .global_endpoint_config import GlobalEndpointConfig
+from .observability import AgentConfig, MonitoringConfig
+from .settings import DeploymentSettings, load_settings
 from .ports import NodePorts
 from .release import PARITY_RELEASE_KEY, Artifact, BinaryRelease
 from .roles import NodeRole
@@ -28,6 +32,10 @@ from .roles import NodeRole
 _LAZY = {
     "SubstrateNode": ".node",
     "NodeNetwork": ".network",
+    "AutoscalingApiCluster": ".cluster.api_cluster",
+    "ApiLoadBalancer": ".cluster.alb",
+    "GlobalEndpoint": ".global_endpoint",
+    "Monitoring": ".observability.monitoring",
 }
 
 __version__ = "0.1.0"
@@ -40,7 +48,17 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AgentConfig",
+    "ApiClusterConfig",
+    "ApiLoadBalancer",
     "Artifact",
+    "AutoscalingApiCluster",
+    "DeploymentSettings",
+    "GlobalEndpoint",
+    "GlobalEndpointConfig",
+    "Monitoring",
+    "MonitoringConfig",
+    "load_settings",
     "BinaryRelease",
     "CATALOG",
     "Chain",

@@ -16,6 +16,8 @@ from pydantic_core import PydanticUndefined
 
 from . import config, ports, release
 from .chains import CATALOG, Chain, ChainSpecSource, DbSizes
+from .global_endpoint_config import GlobalEndpointConfig
+from .settings import DeploymentSettings
 
 MODELS: tuple[type[BaseModel], ...] = (
     config.NodeConfig,
@@ -31,6 +33,8 @@ MODELS: tuple[type[BaseModel], ...] = (
     ChainSpecSource,
     release.BinaryRelease,
     release.Artifact,
+    GlobalEndpointConfig,
+    DeploymentSettings,
 )
 
 
