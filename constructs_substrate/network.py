@@ -86,6 +86,7 @@ class NodeNetwork(Construct):
         )
         role = aws("iam_role").IamRole(
             self, "flow-log-role", name_prefix=f"{prefix}flow"[:38],
+            description="VPC flow logs: write rejected-traffic records to the flow log group",
             assume_role_policy=policy_document([{
                 "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
                 "Action": "sts:AssumeRole",
