@@ -88,7 +88,7 @@ class Chain(Model):
     @model_validator(mode="after")
     def _relay(self) -> "Chain":
         if self.relay_chain is not None and self.relay_chain == self.name:
-            raise ValueError("relay_chain cannot name the chain itself")
+            raise ConfigError.of("relay_chain", "cannot name the chain itself")
         return self
 
     @property

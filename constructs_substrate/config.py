@@ -32,6 +32,25 @@ _OWNED_FLAGS = (
     "--database", "--rpc-max-connections", "--rpc-max-batch-request-len", "--rpc-rate-limit",
     "--relay-chain-rpc-urls", "--bootnodes", "--in-peers", "--out-peers", "--pruning",
 )
+# Flags that would put keys or secrets on the node's command line (and so in Terraform
+# state), hand key custody elsewhere, throw the database away, or bypass NodePorts.
+_REFUSED_FLAGS = {
+    **{f"--{name}": "inserts a well-known development key" for name in ("alice", "bob", "charlie", "dave", "eve", "ferdie", "one", "two")},
+    "--dev": "runs a development chain with development keys",
+    "--tmp": "keeps the database in a temporary directory, lost on restart",
+    "--force-authoring": "authors blocks without peers (a validator fork risk)",
+    "--password": "puts a keystore password in the user data, so in Terraform state",
+    "--password-filename": "keystore passwords are not supported; keys are created on the machine",
+    "--password-interactive": "there is no terminal on the node",
+    "--keystore-uri": "hands session keys to a remote keystore",
+    "--keystore-path": "the keystore belongs on the retained data volume",
+    "--listen-addr": "overrides the p2p listen address; use NodeConfig.ports",
+    "--rpc-addr": "overrides the RPC listen address; the role decides it",
+    "--unsafe-force-node-key-generation": "a fresh key changes the validator's peer id; the bootstrap generates it once",
+}
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,32}$")
+_SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+)$")
 _DIGEST_IMAGE = re.compile(r"^[a-z0-9./_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$")
 _AMI = re.compile(r"^ami-[0-9a-f]{8,17}$")
 _EMAIL = re.compile(r"^[^@\s'\"`$\\]+@[^@\s'\"`$\\]+\.[a-z]{2,}$")
@@ -44,8 +63,37 @@ def _cidr(value: str) -> str:
         raise ValueError(f"{value!r} is not a CIDR block like '10.0.0.0/16'") from None
 
 
-def _is_anywhere(cidr: str) -> bool:
-    return ipaddress.ip_network(cidr).prefixlen == 0
+_SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")
+
+
+def _private_cidrs(value: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """Only private networks (RFC 1918, RFC 6598 shared space, IPv6 ULA) may reach
+    RPC or metrics directly: the internet goes through TLS endpoints."""
+    cidrs = tuple(_cidr(c) for c in value)
+    for cidr in cidrs:
+        network = ipaddress.ip_network(cidr)
+        shared = network.version == 4 and network.subnet_of(_SHARED_ADDRESS_SPACE)
+        if not (network.is_private or shared) or network.prefixlen == 0:
+            raise ValueError(
+                f"{cidr} is not a private network; {what} is never opened to the internet "
+                "(give VPC or peered CIDRs such as 10.0.0.0/16; for a public endpoint set "
+                "NodeConfig.tls or use AutoscalingApiCluster)"
+            )
+    return cidrs
+
+
+def _is_token(value: str) -> bool:
+    """A Terraform reference (only known at deploy time): checked by AWS, not here."""
+    return "${" in value
+
+
+def _matching(pattern: re.Pattern, example: str):
+    def check(cls, value: str | None) -> str | None:
+        if value is not None and not _is_token(value) and not pattern.match(value):
+            raise ValueError(f"{value!r} is not valid; expected something like {example!r}")
+        return value
+
+    return check
 
 
 class DataVolumeConfig(Model):
@@ -66,6 +114,10 @@ class DataVolumeConfig(Model):
     Volumes are encrypted either way."""
     snapshot_id: str | None = Field(default=None, pattern=r"^snap-[0-9a-f]{8,17}$")
     """Create the volume from this EBS snapshot (a recent chain database). Default: empty."""
+
+    _kms = field_validator("kms_key_arn")(
+        _matching(_KMS_ARN, "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    )
 
     @model_validator(mode="after")
     def _gp3_ratio(self) -> "DataVolumeConfig":
@@ -102,16 +154,10 @@ class RpcConfig(Model):
     balancer's subnets). Never the internet: use ``tls`` or an AutoscalingApiCluster.
     Default: none."""
 
-    _cidrs = field_validator("ingress_cidrs")(lambda cls, v: tuple(_cidr(c) for c in v))
+    _cidrs = field_validator("ingress_cidrs")(lambda cls, v: _private_cidrs(v, "RPC"))
 
     @model_validator(mode="after")
     def _checks(self) -> "RpcConfig":
-        if any(_is_anywhere(c) for c in self.ingress_cidrs):
-            raise ConfigError.of(
-                "ingress_cidrs",
-                "must not open RPC to the internet (0.0.0.0/0 or ::/0); set NodeConfig.tls "
-                "for a public HTTPS/WSS endpoint, or use AutoscalingApiCluster",
-            )
         if self.trust_proxy_headers and self.rate_limit_per_minute is None:
             raise ConfigError.of(
                 "trust_proxy_headers", "only applies with rate_limit_per_minute set; set both"
@@ -128,13 +174,8 @@ class MonitoringAccess(Model):
     cidrs: tuple[str, ...] = ()
     """Private CIDR blocks of scrapers. Default: none."""
 
-    @field_validator("cidrs")
-    @classmethod
-    def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        cidrs = tuple(_cidr(c) for c in value)
-        if any(_is_anywhere(c) for c in cidrs):
-            raise ValueError("metrics must not be open to the internet; give the scrapers' CIDRs")
-        return cidrs
+    _cidrs = field_validator("cidrs")(lambda cls, v: _private_cidrs(v, "metrics"))
+    _sg = field_validator("security_group_id")(_matching(_SG_ID, "sg-0123456789abcdef0"))
 
 
 class DnsConfig(Model):
@@ -148,6 +189,7 @@ class DnsConfig(Model):
     """Record TTL in seconds. Default: 300."""
 
     _name = field_validator("name")(lambda cls, v: check_domain(v))
+    _zone = field_validator("zone_id")(_matching(_ZONE_ID, "Z0123456789ABCDEFGHIJ"))
 
 
 class TlsConfig(Model):
@@ -319,6 +361,8 @@ class NodeConfig(Model):
                 raise ValueError(f"{arg!r} must look like '--flag' or '--flag=value' without quotes or '$'")
             if flag in _OWNED_FLAGS:
                 raise ValueError(f"{flag} is set by the library; use the matching NodeConfig field")
+            if flag in _REFUSED_FLAGS:
+                raise ValueError(f"{flag} is refused: it {_REFUSED_FLAGS[flag]}")
         return value
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ._model import Model
+from .errors import ConfigError, Problem
 
 PARITY_RELEASE_KEY = "90BD75EBBB8E95CB3DA6078F94A4029AB4B35DAE"
 """Parity's release signing key, as published in the Polkadot docs."""
@@ -112,15 +113,19 @@ class BinaryRelease(Model):
     def _verifiable(self) -> "BinaryRelease":
         names = [a.name for a in self.artifacts]
         if len(set(names)) != len(names):
-            raise ValueError(f"artifact names must be unique (got {names})")
-        for artifact in self.artifacts:
-            if artifact.sha256:
-                continue
-            if not (self.gpg_fingerprint and artifact.signature_url and artifact.sha256_url):
-                raise ValueError(
-                    f"artifact '{artifact.name}' cannot be verified: pin its sha256, or set "
-                    "gpg_fingerprint plus the artifact's signature_url and sha256_url"
-                )
+            raise ConfigError.of("artifacts", f"artifact names must be unique (got {names})")
+        problems = [
+            Problem(
+                f"artifacts.{index}.sha256",
+                f"artifact '{artifact.name}' cannot be verified: pin its sha256, or set "
+                "gpg_fingerprint plus the artifact's signature_url and sha256_url",
+            )
+            for index, artifact in enumerate(self.artifacts)
+            if not artifact.sha256
+            and not (self.gpg_fingerprint and artifact.signature_url and artifact.sha256_url)
+        ]
+        if problems:
+            raise ConfigError(problems)
         return self
 
     @property

@@ -1,10 +1,7 @@
-"""Inputs the configuration still accepts but should refuse, found by the fuzzer.
-
-Each is a strict ``xfail``: it documents the gap today and turns into a failure
-(XPASS) the day ``config.py`` refuses the input, so the marker is removed then and
-the input can join the fuzzer's strategies. The fixes belong to ``config.py`` /
-``release.py`` (see docs/security.md, "Known gaps").
-"""
+"""Inputs the fuzzer found accepted that must be refused: keys and secrets on the
+command line, public networks on RPC or metrics, malformed ids, and model-wide
+problems without a field name. Each was a known gap, now closed in ``config.py`` /
+``release.py``; these tests keep it closed."""
 
 from __future__ import annotations
 
@@ -12,7 +9,6 @@ import pytest
 
 from constructs_substrate import BinaryRelease, ConfigError, NodeConfig
 
-GAP = pytest.mark.xfail(strict=True, raises=AssertionError, reason="known gap in config validation (docs/security.md)")
 
 
 def refused(**kwargs) -> bool:
@@ -23,7 +19,6 @@ def refused(**kwargs) -> bool:
     return False
 
 
-@GAP
 @pytest.mark.parametrize("arg", [
     "--alice",  # inserts a well-known development key (and implies --validator)
     "--dev",  # development chain, --alice, --tmp
@@ -37,13 +32,11 @@ def test_extra_args_refuse_keys_secrets_and_listen_overrides(arg):
     assert refused(extra_args=(arg,)), f"{arg} was accepted"
 
 
-@GAP
 @pytest.mark.parametrize("cidrs", [("8.8.8.0/24",), ("0.0.0.0/1", "128.0.0.0/1")])
 def test_rpc_ingress_refuses_public_networks(cidrs):
     assert refused(rpc={"ingress_cidrs": cidrs}), f"RPC opened to {cidrs}"
 
 
-@GAP
 @pytest.mark.parametrize("kwargs", [
     {"monitoring": {"security_group_id": "not-a-security-group"}},
     {"monitoring": {"cidrs": ("8.8.8.0/24",)}},
@@ -54,7 +47,6 @@ def test_ids_and_sources_are_validated(kwargs):
     assert refused(**kwargs), f"{kwargs} was accepted"
 
 
-@GAP
 def test_model_wide_problems_name_a_field():
     with pytest.raises(ConfigError) as raised:
         BinaryRelease(version="v1", artifacts=({"name": "node", "url": "https://example.com/node"},))
