@@ -38,13 +38,13 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
         1.5, "DynamicUser, no capabilities, IPv4/IPv6 sockets only: it only makes and answers HTTP calls.",
     ),
     "substrate-install.service": (
-        6.5,
-        "Runs as root to install the verified release into /opt and /usr/local; file system "
-        "mostly read-only, but no capability bound or system-call filter yet (see the recommendation).",
+        4.3,
+        "Runs as root to install the verified release into /opt and /usr/local, bounded to "
+        "the file-ownership capabilities; no system-call filter (gpg and curl vary by release).",
     ),
-    "substrate-telemetry-core.service": (9.6, "A docker CLI wrapper with no sandboxing; see the recommendation."),
-    "substrate-telemetry-shard.service": (9.6, "A docker CLI wrapper with no sandboxing; see the recommendation."),
-    "substrate-telemetry-frontend.service": (9.6, "A docker CLI wrapper with no sandboxing; see the recommendation."),
+    "substrate-telemetry-core.service": (3.2, "Drives the docker CLI only: no network (the daemon socket is AF_UNIX), no capabilities, read-only system."),
+    "substrate-telemetry-shard.service": (3.2, "Drives the docker CLI only: no network (the daemon socket is AF_UNIX), no capabilities, read-only system."),
+    "substrate-telemetry-frontend.service": (3.2, "Drives the docker CLI only: no network (the daemon socket is AF_UNIX), no capabilities, read-only system."),
     "substrate-lifecycle.service": (
         1.5, "DynamicUser oneshot that polls the probe and calls the Auto Scaling API.",
     ),
