@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian/Ubuntu machine with Python 3,
 # Node and apt: the validators our tests run (cloud-init, shellcheck, systemd-analyze,
-# promtool, yamllint, nginx, certbot, pebble), a virtualenv with the package, and
+# promtool, yamllint, nginx, certbot, pebble), a virtualenv with the package on both
+# Terraform-CDK backends (cdktf and cdktn), and
 # Chopsticks for the integration tests. Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,10 @@ if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   "$PYTHON" -m venv .venv
 fi
-log "pip install -e .[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# Both Terraform-CDK backends, so the tests run on each: CDK for Terraform (cdktf, the
+# base dependency) and CDK Terrain (cdktn, the [cdktn] extra). See docs/backends.md.
+log "pip install -e .[test,cdktn]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test,cdktn]"
 
 if [ "${1:-}" = "--with-node-tools" ]; then
   log "npm ci (Chopsticks for integration tests)"
