@@ -39,6 +39,12 @@ def problems_from(error: ValidationError) -> list[Problem]:
     return problems
 
 
+def is_deploy_time(value: str) -> bool:
+    """True for a Terraform reference (``${...}``, only known at deploy time): such
+    values are checked by AWS, not by our validators. Framework-free on purpose."""
+    return "${" in value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(
         frozen=True,

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._model import Model
+from ._model import Model, is_deploy_time
 from .chains import CATALOG, Chain, get_chain
 from .domains import check_domain
 from .errors import ConfigError, Problem
@@ -82,14 +82,10 @@ def _private_cidrs(value: tuple[str, ...], what: str) -> tuple[str, ...]:
     return cidrs
 
 
-def _is_token(value: str) -> bool:
-    """A Terraform reference (only known at deploy time): checked by AWS, not here."""
-    return "${" in value
-
 
 def _matching(pattern: re.Pattern, example: str):
     def check(cls, value: str | None) -> str | None:
-        if value is not None and not _is_token(value) and not pattern.match(value):
+        if value is not None and not is_deploy_time(value) and not pattern.match(value):
             raise ValueError(f"{value!r} is not valid; expected something like {example!r}")
         return value
 

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from ._model import Model
 from .domains import check_domain, is_within
 from .errors import ConfigError, Problem
-from .regions import CONTINENTS, REGION_CONTINENT, check_region
+from .regions import CONTINENTS, REGION_CONTINENT, check_regions
 
 
 class GlobalEndpointConfig(Model):
@@ -51,15 +51,7 @@ class GlobalEndpointConfig(Model):
 
     _domain = field_validator("domain", "zone_name")(lambda cls, v: check_domain(v))
 
-    @field_validator("regions")
-    @classmethod
-    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for region in value:
-            check_region(region)
-        duplicates = sorted({r for r in value if value.count(r) > 1})
-        if duplicates:
-            raise ValueError(f"each region may appear once; duplicated: {', '.join(duplicates)}")
-        return value
+    _regions = field_validator("regions")(lambda cls, v: check_regions(v))
 
     @model_validator(mode="after")
     def _checks(self) -> "GlobalEndpointConfig":

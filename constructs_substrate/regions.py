@@ -29,3 +29,13 @@ def check_region(region: str) -> str:
             "eu-central-1, us-east-1 or ap-southeast-1"
         )
     return region
+
+
+def check_regions(regions: tuple[str, ...]) -> tuple[str, ...]:
+    """Every region known, none twice."""
+    for region in regions:
+        check_region(region)
+    duplicates = sorted({r for r in regions if regions.count(r) > 1})
+    if duplicates:
+        raise ValueError(f"each region may appear once; duplicated: {', '.join(duplicates)}")
+    return regions

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from ._model import Model
 from .domains import check_domain, is_within
 from .errors import ConfigError
-from .regions import check_region
+from .regions import check_regions
 
 SETTINGS_ENV = "SUBSTRATE_SETTINGS"
 DEFAULT_SETTINGS_FILE = "substrate.settings.json"
@@ -96,14 +96,9 @@ class DeploymentSettings(Model):
     @field_validator("regions")
     @classmethod
     def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for region in value:
-            check_region(region)
-        duplicates = sorted({r for r in value if value.count(r) > 1})
-        if duplicates:
-            raise ValueError(f"regions are listed twice: {', '.join(duplicates)}")
         if not value:
             raise ValueError("give at least one region")
-        return value
+        return check_regions(value)
 
     @field_validator("routing_policy")
     @classmethod

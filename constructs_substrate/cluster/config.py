@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .._model import Model
+from .._model import Model, is_deploy_time
 from ..config import NodeConfig
 from ..domains import check_domain, is_within
 from ..errors import ConfigError, Problem
@@ -37,10 +37,6 @@ _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
 _EXTRACT_TO = re.compile(r"^chains(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 _ARCHIVE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?/[A-Za-z0-9._~%/+=&?:@,-]*$")
 
-
-def _is_token(value: str) -> bool:
-    """A Terraform reference (only known at deploy time): not checked here."""
-    return "${" in value
 
 
 class HealthCheckConfig(Model):
@@ -270,7 +266,7 @@ class AlarmConfig(Model):
     @field_validator("topic_arn")
     @classmethod
     def _arn(cls, value: str | None) -> str | None:
-        if value is not None and not _is_token(value) and not _SNS_ARN.match(value):
+        if value is not None and not is_deploy_time(value) and not _SNS_ARN.match(value):
             raise ValueError(f"{value!r} is not an SNS topic ARN like 'arn:aws:sns:eu-central-1:123456789012:alerts'")
         return value
 
@@ -351,7 +347,7 @@ class ApiClusterConfig(Model):
     @field_validator("hosted_zone_id")
     @classmethod
     def _zone_id(cls, value: str) -> str:
-        if not _is_token(value) and not _ZONE_ID.match(value):
+        if not is_deploy_time(value) and not _ZONE_ID.match(value):
             raise ValueError(f"{value!r} is not a Route53 hosted zone id like 'Z0123456789ABCDEFGHIJ'")
         return value
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pydantic import Field, field_validator, model_validator
 
-from .._model import Model
+from .._model import Model, is_deploy_time
 from ..errors import ConfigError
 from .versions import parse_version
 
@@ -24,9 +24,6 @@ _WSS_URL = re.compile(r"^wss?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+=&
 _PAGERDUTY = re.compile(r"^https://events\.(eu\.)?pagerduty\.com/[A-Za-z0-9/_-]+$")
 _TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
 
-
-def _is_token(value: str) -> bool:
-    return "${" in value
 
 
 class AlertThresholds(Model):
@@ -99,7 +96,7 @@ class Notifications(Model):
     @field_validator("pagerduty_url")
     @classmethod
     def _pagerduty(cls, value: str | None) -> str | None:
-        if value is not None and not _is_token(value) and not _PAGERDUTY.match(value):
+        if value is not None and not is_deploy_time(value) and not _PAGERDUTY.match(value):
             raise ValueError("must be a PagerDuty integration URL like 'https://events.pagerduty.com/integration/<key>/enqueue'")
         return value
 
@@ -118,9 +115,9 @@ class LoadBalancerWatch(Model):
 
     @model_validator(mode="after")
     def _suffixes(self) -> "LoadBalancerWatch":
-        if not _is_token(self.load_balancer_arn_suffix) and not self.load_balancer_arn_suffix.startswith("app/"):
+        if not is_deploy_time(self.load_balancer_arn_suffix) and not self.load_balancer_arn_suffix.startswith("app/"):
             raise ConfigError.of("load_balancer_arn_suffix", "must be an ALB arn suffix like 'app/name/0123abcd'")
-        if not _is_token(self.target_group_arn_suffix) and not self.target_group_arn_suffix.startswith("targetgroup/"):
+        if not is_deploy_time(self.target_group_arn_suffix) and not self.target_group_arn_suffix.startswith("targetgroup/"):
             raise ConfigError.of("target_group_arn_suffix", "must be like 'targetgroup/name/0123abcd'")
         return self
 
