@@ -293,8 +293,13 @@ def test_renewal_reuses_the_recorded_webroot_and_deploy_hook(site):
     ])
     assert result.returncode == 0, result.stdout + result.stderr
     wait_for("deploy hook reloading our nginx", lambda: site.nginx.reloads() > reloads, 10)
-    new_serial = wait_for("nginx serving the renewed certificate",
-                          lambda: (s := site.served_certificate()["serialNumber"]) != old_serial and s, 10)
+    def renewed_everywhere():
+        # A graceful reload lets old workers finish for a moment: wait until several
+        # connections in a row see the new certificate.
+        serials = {site.served_certificate()["serialNumber"] for _ in range(5)}
+        return len(serials) == 1 and old_serial not in serials and serials.pop()
+
+    new_serial = wait_for("nginx serving the renewed certificate on every connection", renewed_everywhere, 15)
     with tls_socket(site.https_port, DOMAIN, site.context) as sock:
         assert sock.getpeercert()["serialNumber"] == new_serial
         assert sock.getpeercert(binary_form=True) == ssl.PEM_cert_to_DER_cert((site.live / "cert.pem").read_text())
