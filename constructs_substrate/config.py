@@ -104,7 +104,8 @@ class DataVolumeConfig(Model):
     """Provisioned gp3 throughput in MiB/s. Default: 500."""
     retain: bool | None = None
     """Refuse to destroy the volume (Terraform ``prevent_destroy``). Default: true for
-    validators (their keystore) and archive nodes (weeks to resync), false otherwise."""
+    validators (their keystore; ``False`` is refused for them) and archive nodes (weeks
+    to resync), false otherwise."""
     kms_key_arn: str | None = None
     """Customer-managed KMS key for encryption. Default: the account's ``aws/ebs`` key.
     Volumes are encrypted either way."""
@@ -373,6 +374,9 @@ class NodeConfig(Model):
         checks: list[tuple[bool, str, str]] = [
             (role is NodeRole.ARCHIVE and self.sync == "warp", "sync",
              "warp sync cannot build an archive; use sync='full' (the default)"),
+            (role is NodeRole.VALIDATOR and self.data_volume.retain is False, "data_volume.retain",
+             "a validator's volume holds its keystore and node key and is always retained; "
+             "remove retain=False (delete a retired validator's volume by hand)"),
             (role is NodeRole.ARCHIVE and self.state_pruning is not None, "state_pruning",
              "an archive node keeps every state; leave it unset"),
             (self.sync == "warp" and not chain.supports_warp_sync, "sync",

@@ -18,6 +18,8 @@ cluster and read their values from an env file.
 
 from __future__ import annotations
 
+import functools
+
 from importlib.resources import files as package_files
 
 from .. import layout
@@ -232,6 +234,7 @@ ACTION_HEADER = (
 )
 
 
+@functools.cache  # compacting parses the script: once per process, not per node
 def lifecycle_action_source() -> str:
     """``constructs_substrate/cluster/lifecycle_action.py`` as shipped: compacted (the
     same program, see :mod:`.compact`) to spare the 16 KiB user data."""

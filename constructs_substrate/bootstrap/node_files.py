@@ -3,6 +3,8 @@ readiness probe (load-balanced roles) and session-key rotation (validators)."""
 
 from __future__ import annotations
 
+import functools
+
 from importlib.resources import files
 
 from .. import layout
@@ -73,6 +75,7 @@ PROBE_HEADER = (
 )
 
 
+@functools.cache  # compacting parses the script: once per process, not per node
 def probe_source() -> str:
     """``constructs_substrate/probe/readiness_probe.py`` as shipped: compacted (same
     program, see :mod:`.compact`)."""

@@ -21,6 +21,7 @@ INVALID = [
     ({"role": "rpc", "name": "n", "chain": "polkadott"}, "NodeConfig.chain", "unknown chain"),
     ({"role": "archive", "name": "n", "sync": "warp"}, "NodeConfig.sync", "warp sync cannot"),
     ({"role": "archive", "name": "n", "state_pruning": 1000}, "NodeConfig.state_pruning", "archive"),
+    ({"role": "validator", "name": "n", "data_volume": {"retain": False}}, "NodeConfig.data_volume.retain", "always retained"),
     ({"role": "validator", "name": "n", "rpc": {"ingress_cidrs": ["10.0.0.0/16"]}}, "NodeConfig.rpc.ingress_cidrs", "localhost"),
     ({"role": "rpc", "name": "n", "rpc": {"ingress_cidrs": ["0.0.0.0/0"]}}, "NodeConfig.rpc.ingress_cidrs", "internet"),
     ({"role": "rpc", "name": "n", "rpc": {"ingress_cidrs": ["::/0"]}}, "NodeConfig.rpc.ingress_cidrs", "internet"),
