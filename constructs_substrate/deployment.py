@@ -23,8 +23,9 @@ from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
 from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
 from .network import NodeNetwork
 from .node import SubstrateNode
-from .observability import BudgetConfig, CanaryConfig, Monitoring, MonitoringConfig, Notifications
+from .observability import BudgetConfig, CanaryConfig, HealthCheckWatch, Monitoring, MonitoringConfig, Notifications
 from .observability.alarms import AwsAlarms
+from .observability.notifications import AlertTopic
 from .roles import NodeRole
 from .settings import DeploymentSettings
 from .stacks import region_stack
@@ -145,11 +146,27 @@ def deploy_chain(
                 ))
 
     global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {"chain": chain})
-    GlobalEndpoint(
+    routing = GlobalEndpoint(
         global_stack, "endpoint", config=endpoint, hosted_zone_id=_zone_id(global_stack, settings, provider),
         targets={r: RegionalTarget(c.load_balancer.load_balancer.dns_name) for r, c in deployment.clusters.items()},
         provider=provider,
     )
+    if monitoring:
+        # Route53 health-check metrics exist only in us-east-1, where this stack lives.
+        name = f"{chain[:12]}-global"
+        topic = AlertTopic(
+            global_stack, "alerts", name_prefix=f"{name}-",
+            notifications=Notifications(emails=(settings.alert_email,) if settings.alert_email else ()),
+            provider=provider,
+        )
+        AwsAlarms(
+            global_stack, "health-check-alarms",
+            config=MonitoringConfig(name=name, health_checks=tuple(
+                HealthCheckWatch(name=region, health_check_id=check.id)
+                for region, check in routing.health_checks.items()
+            )),
+            name_prefix=f"{name}-", topic_arn=topic.arn, us_east_1_topic_arn=topic.arn, provider=provider,
+        )
     deployment.stacks["global"] = global_stack
     return deployment
 

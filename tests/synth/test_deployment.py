@@ -78,3 +78,12 @@ def test_parachain_nodes_follow_the_relay_endpoints():
     node = deployment.clusters["eu-central-1"].config.node
     assert node.relay_chain_rpc_urls == ("wss://polkadot-eu-central-1.example.com", "wss://polkadot.example.com")
     assert not node.embedded_relay
+
+
+def test_route53_health_checks_alarm_in_us_east_1(polkadot):
+    alarms = [a for a in resources(polkadot["global"], "aws_cloudwatch_metric_alarm").values()
+              if a["metric_name"] == "HealthCheckStatus"]
+    assert len(alarms) == 3
+    assert all(a["namespace"] == "AWS/Route53" and a["alarm_actions"] for a in alarms)
+    (provider,) = polkadot["global"]["provider"]["aws"]
+    assert provider["region"] == "us-east-1"
