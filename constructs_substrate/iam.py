@@ -28,6 +28,18 @@ def policy_document(statements: Sequence[dict]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
 
 
+def deny_insecure_transport(bucket_arn: str) -> dict:
+    """Bucket policy statement refusing every request made without TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
 class NodeInstanceRole(Construct):
     """Instance role + profile. ``statements`` are added as one inline policy.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._framework import Construct, aws
-from ..iam import policy_document
+from ..iam import deny_insecure_transport, policy_document
 
 LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
 """ELB's log delivery service principal (region-agnostic; replaces the per-region ELB
@@ -87,14 +87,7 @@ class AccessLogBucket(Construct):
                     "Action": "s3:PutObject",
                     "Resource": f"{arn}/{prefix}/AWSLogs/{identity.account_id}/*",
                 },
-                {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [arn, f"{arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                },
+                deny_insecure_transport(arn),
             ]),
             # Public access block first: a policy write racing it can be refused.
             depends_on=[self.public_access_block],

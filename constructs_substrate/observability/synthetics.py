@@ -19,7 +19,7 @@ import base64
 import json
 
 from .._framework import Construct, aws
-from ..iam import policy_document
+from ..iam import deny_insecure_transport, policy_document
 from .canary.package import HANDLER, build_zip, zip_digest
 from .config import CanaryConfig
 from .iam import canary_statements
@@ -118,14 +118,7 @@ class SyntheticCheck(Construct):
         arn = self.bucket.arn
         self.bucket_policy = s3("policy").S3BucketPolicy(
             self, "bucket-policy", bucket=bucket, provider=provider,
-            policy=policy_document([{
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, f"{arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            }]),
+            policy=policy_document([deny_insecure_transport(arn)]),
             depends_on=[self.public_access_block],
         )
 
