@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian/Ubuntu machine with Python 3,
 # Node and apt: the validators our tests run (cloud-init, shellcheck, systemd-analyze,
-# promtool, yamllint, nginx, certbot, pebble), a virtualenv with the package on both
+# promtool, yamllint, nginx, certbot, pebble, haproxy), a virtualenv with the package on both
 # Terraform-CDK backends (cdktf and cdktn), and
 # Chopsticks for the integration tests. Idempotent: a second run installs nothing.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '%s setup: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-APT_PACKAGES=(cloud-init shellcheck systemd prometheus yamllint nginx certbot pebble openssl curl gnupg)
+APT_PACKAGES=(cloud-init shellcheck systemd prometheus yamllint nginx certbot pebble openssl curl gnupg haproxy)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
