@@ -98,7 +98,7 @@ def deploy_chain(
     deployment = ChainDeployment(chain=chain, endpoint=endpoint)
     telemetry_url = None
     for index, region in enumerate(settings.regions):
-        stack, provider = region_stack(app, f"{chain}-{region}", region, {"chain": chain})
+        stack, provider = region_stack(app, f"{chain}-{region}", region, {"chain": chain}, settings)
         deployment.stacks[region] = stack
         zone_id = _zone_id(stack, settings, provider)
         network = NodeNetwork(stack, "network", provider=provider)
@@ -145,7 +145,7 @@ def deploy_chain(
                     provider=provider, **observed,
                 ))
 
-    global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {"chain": chain})
+    global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {"chain": chain}, settings)
     routing = GlobalEndpoint(
         global_stack, "endpoint", config=endpoint, hosted_zone_id=_zone_id(global_stack, settings, provider),
         targets={r: RegionalTarget(c.load_balancer.load_balancer.dns_name) for r, c in deployment.clusters.items()},

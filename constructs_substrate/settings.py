@@ -8,8 +8,10 @@ optional), then the default documented on the field.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -17,7 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from ._model import Model
 from .domains import check_domain, is_within
 from .errors import ConfigError
-from .regions import check_regions
+from .regions import check_region, check_regions
 
 SETTINGS_ENV = "SUBSTRATE_SETTINGS"
 DEFAULT_SETTINGS_FILE = "substrate.settings.json"
@@ -37,7 +39,38 @@ _ENV = {
     "telemetry_frontend_image": "SUBSTRATE_TELEMETRY_FRONTEND_IMAGE",
     "monthly_budget_usd": "SUBSTRATE_MONTHLY_BUDGET_USD",
     "status_page_repository": "SUBSTRATE_STATUS_REPO",
+    "state_bucket": "SUBSTRATE_STATE_BUCKET",
+    "state_region": "SUBSTRATE_STATE_REGION",
+    "state_key_prefix": "SUBSTRATE_STATE_KEY_PREFIX",
 }
+
+STATE_FIELDS = ("state_bucket", "state_region", "state_key_prefix")
+"""The settings that choose where Terraform state lives (see :mod:`constructs_substrate.stacks`)."""
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+
+
+def check_bucket_name(value: str) -> str:
+    """An S3 general purpose bucket name, by AWS's naming rules, or ``ValueError``."""
+    problem = None
+    if not _BUCKET.match(value):
+        problem = "use 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit"
+    elif ".." in value:
+        problem = "two adjacent dots are not allowed"
+    elif value.startswith(_BUCKET_RESERVED_PREFIXES) or value.endswith(_BUCKET_RESERVED_SUFFIXES):
+        problem = "it uses a prefix or suffix AWS reserves (xn--, sthree-, amzn-s3-demo-, -s3alias, --ol-s3, .mrap, --x-s3, --table-s3)"
+    else:
+        try:
+            ipaddress.IPv4Address(value)
+            problem = "a bucket name may not look like an IP address"
+        except ValueError:
+            pass
+    if problem:
+        raise ValueError(f"{value!r} is not an S3 bucket name: {problem}, e.g. 'example-org-terraform-state'")
+    return value
 
 
 class DeploymentSettings(Model):
@@ -85,6 +118,19 @@ class DeploymentSettings(Model):
     """GitHub ``owner/repo`` of the Upptime status page; apps then write
     ``cdktf.out/.upptimerc.yml`` listing every public endpoint. Env
     ``SUBSTRATE_STATUS_REPO``. Default: none (no status page config)."""
+    state_bucket: str | None = None
+    """S3 bucket that holds the Terraform state of every stack (create it first, in
+    ``state_region``, with versioning on). State is encrypted (``encrypt``) and locked
+    with an S3 lock file (``use_lockfile``, Terraform >= 1.10). Env
+    ``SUBSTRATE_STATE_BUCKET``. Default: none (local state files
+    ``terraform.<stack>.tfstate`` in the project directory)."""
+    state_region: str = "us-east-1"
+    """Region of ``state_bucket``: the backend of every stack, whatever region the stack
+    deploys to, uses this one. Env ``SUBSTRATE_STATE_REGION``. Default: us-east-1."""
+    state_key_prefix: str = ""
+    """Folder of the state objects in ``state_bucket``: each stack's state is
+    ``<prefix>/<stack>.tfstate`` (``<stack>.tfstate`` without a prefix). Env
+    ``SUBSTRATE_STATE_KEY_PREFIX``. Default: none."""
 
     _domain = field_validator("domain")(lambda cls, v: check_domain(v))
 
@@ -99,6 +145,26 @@ class DeploymentSettings(Model):
         if not value:
             raise ValueError("give at least one region")
         return check_regions(value)
+
+    @field_validator("state_bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        return None if value is None else check_bucket_name(value)
+
+    @field_validator("state_region")
+    @classmethod
+    def _state_region(cls, value: str) -> str:
+        return check_region(value)
+
+    @field_validator("state_key_prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        if value and (len(value) > 512 or not _KEY_PREFIX.match(value)):
+            raise ValueError(
+                f"{value!r} is not a key prefix: use '/'-separated parts of letters, digits and "
+                "!_.*'()- without a leading or trailing '/', e.g. 'substrate/prod'"
+            )
+        return value
 
     @field_validator("routing_policy")
     @classmethod
@@ -122,6 +188,10 @@ class DeploymentSettings(Model):
     @property
     def effective_zone_name(self) -> str:
         return self.zone_name or self.domain
+
+    def state_key(self, stack: str) -> str:
+        """Key of ``stack``'s state object in ``state_bucket``."""
+        return f"{self.state_key_prefix}/{stack}.tfstate" if self.state_key_prefix else f"{stack}.tfstate"
 
     @property
     def telemetry_enabled(self) -> bool:
