@@ -8,6 +8,8 @@ Runs on whichever framework the pass selects (CONSTRUCTS_SUBSTRATE_FRAMEWORK=cdk
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +114,14 @@ def test_bad_state_settings_name_the_field_and_the_fix(tmp_path, environ, field,
 def test_good_bucket_names():
     for name in ("abc", "example-org-tf-state", "state.example.org", "a" * 63, "1state"):
         assert DeploymentSettings(state_bucket=name).state_bucket == name
+
+
+def test_the_backend_block_in_docs_apps_md_is_what_synthesis_renders():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "apps.md").read_text()
+    section = text[text.index("## Terraform state"):]
+    documented = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))["terraform"]
+    settings = DeploymentSettings(state_bucket="example-org-tf-state", state_key_prefix="substrate/prod")
+    app = App(stack_traces=False)
+    stack, _ = region_stack(app, "polkadot-ap-southeast-1", "ap-southeast-1", {}, settings)
+    terraform = json.loads(SynthTesting.synth(stack))["terraform"]
+    assert {k: terraform[k] for k in documented} == documented
