@@ -176,7 +176,7 @@ class MonitoringAccess(Model):
 
 
 class DnsConfig(Model):
-    """A Route53 record pointing at the node (its Elastic IP or public IP)."""
+    """A Route53 A record pointing at the node's Elastic IP (``dns`` implies one)."""
 
     zone_id: str
     """Route53 hosted zone id."""
@@ -287,9 +287,10 @@ class NodeConfig(Model):
     """``--out-peers``. Default: the node's (8)."""
     elastic_ip: bool | None = None
     """Attach an Elastic IP (validators announce it with ``--public-addr``). Default:
-    true for validators and bootnodes, false otherwise."""
+    true for validators, bootnodes and nodes with ``dns``, false otherwise."""
     dns: DnsConfig | None = None
-    """A Route53 A record for the node. Default: none."""
+    """A Route53 A record for the node's Elastic IP (``dns`` implies ``elastic_ip``).
+    Default: none."""
     tls: TlsConfig | None = None
     """nginx + Let's Encrypt in front of the node (rpc, archive, telemetry). Default: none."""
     monitoring: MonitoringAccess = MonitoringAccess()
@@ -392,6 +393,9 @@ class NodeConfig(Model):
             (self.tls is not None and self.tls.challenge == "dns-01"
              and not (self.tls.hosted_zone_id or self.dns), "tls.hosted_zone_id",
              "dns-01 needs the Route53 zone; set it or NodeConfig.dns"),
+            (self.dns is not None and self.elastic_ip is False, "elastic_ip",
+             "a DNS record needs a stable public address, the node's Elastic IP; remove "
+             "elastic_ip=False (or remove dns and point your own record at the node)"),
             (self.rpc.trust_proxy_headers and self.tls is None, "rpc.trust_proxy_headers",
              "only safe behind our nginx (set tls); otherwise clients could spoof "
              "X-Forwarded-For"),
@@ -487,7 +491,9 @@ class NodeConfig(Model):
 
     @property
     def use_elastic_ip(self) -> bool:
-        return self.profile.elastic_ip if self.elastic_ip is None else self.elastic_ip
+        if self.elastic_ip is None:
+            return self.profile.elastic_ip or self.dns is not None
+        return self.elastic_ip
 
     @property
     def retain_volume(self) -> bool:

@@ -213,9 +213,13 @@ class SubstrateNode(Construct):
 
         self.dns_record = None
         if config.dns is not None:
+            # Never the instance's own public_ip: it is "" without one (every re-plan then
+            # shows records [] -> [""], and Route53 refuses to delete the record) and it
+            # changes with every replacement. config.dns implies an Elastic IP.
+            assert self.elastic_ip is not None, "NodeConfig.use_elastic_ip is true with dns"
             self.dns_record = aws("route53_record").Route53Record(
                 self, "dns", zone_id=config.dns.zone_id, name=config.dns.name, type="A",
-                ttl=config.dns.ttl, records=[public_ip], provider=provider,
+                ttl=config.dns.ttl, records=[self.elastic_ip.public_ip], provider=provider,
             )
 
         self.rotate_keys_document = None

@@ -89,6 +89,40 @@ def test_tls_node_opens_https_and_acme(stacks):
     assert record["name"] == "rpc.example.com" and record["type"] == "A"
 
 
+DNS = {"zone_id": "Z123", "name": "node.example.com"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"role": "rpc", "name": "r", "dns": DNS},
+        {"role": "archive", "name": "a", "dns": DNS},
+        {"role": "bootnode", "name": "b", "dns": DNS},
+        {"role": "validator", "name": "v", "dns": DNS},
+        # As deploy_chain builds it: telemetry with dns and tls, no elastic_ip set.
+        {"role": "telemetry", "name": "t", "dns": DNS, "tls": {**TLS, "domain": "node.example.com"}, "telemetry_server": TELEMETRY},
+    ],
+    ids=lambda fields: fields["role"],
+)
+def test_dns_record_points_at_the_elastic_ip_never_the_instance_public_ip(fields):
+    """Regression (terraform apply against moto): the record was [instance.public_ip],
+    "" for an instance without a public address, so every re-plan showed
+    records [] -> [""] and destroy failed. dns now implies an Elastic IP."""
+    document = synth(lambda s: SubstrateNode(s, "n", config=NodeConfig(**fields), subnet_id=SUBNET))
+    (eip,) = resources(document, "aws_eip")
+    record = only(document, "aws_route53_record")
+    assert record["records"] == [f"${{aws_eip.{eip}.public_ip}}"]
+    assert "aws_eip_association" in document["resource"]
+    assert not any("aws_instance." in value for value in record["records"])
+
+
+def test_dns_without_an_elastic_ip_is_refused():
+    with pytest.raises(ConfigError) as raised:
+        NodeConfig(role="rpc", name="r", dns=DNS, elastic_ip=False)
+    assert raised.value.fields == ("NodeConfig.elastic_ip",)
+    assert "remove elastic_ip=False" in str(raised.value)
+
+
 def test_archive_volume_is_sized_and_retained(stacks):
     volume = only(stacks["archive"], "aws_ebs_volume")
     assert volume["size"] == 4500
