@@ -9,6 +9,7 @@ a chain name is accepted; nothing here needs editing.
 
 from __future__ import annotations
 
+import math
 import re
 from types import MappingProxyType
 from typing import Mapping
@@ -23,6 +24,12 @@ from .release import BinaryRelease, _https
 POLKADOT_SDK_RELEASE = "polkadot-stable2606-1"
 """The polkadot-sdk release every catalog chain is pinned to. Bump it here (or per
 chain with ``chain.replace(release=...)``) to upgrade nodes."""
+
+NETWORK_LAG_BUDGET_SECONDS = 60
+"""How far behind the network (in time) a node may fall before its probe takes it out
+of rotation, unless a chain sets ``max_network_lag_blocks``: one minute, the same
+budget as the probe's stall rule (``--stall-seconds 60``). A node importing normally
+trails the best block peers announce by a block or two, briefly."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _CHAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -70,6 +77,14 @@ class Chain(Model):
     """A chain spec to download instead of a built-in ``chain_id``. Default: none."""
     supports_warp_sync: bool = True
     """Whether ``--sync warp`` works for this chain (GRANDPA-finalized chains). Default: true."""
+    block_time_seconds: float = Field(default=6.0, gt=0, le=600)
+    """Target block time. Default: 6 (Polkadot/Kusama relay chains; system parachains
+    with asynchronous backing). Sets the default network-lag limit."""
+    max_network_lag_blocks: int | None = Field(default=None, ge=1, le=100000)
+    """The readiness probe's ``--max-network-lag``: not ready when the best block is
+    more than this many blocks behind the best block peers announce
+    (``system_syncState``). Default: ``NETWORK_LAG_BUDGET_SECONDS`` (60) divided by
+    ``block_time_seconds``, rounded up: 10 blocks at 6 s, 5 at 12 s."""
 
     @field_validator("name")
     @classmethod
@@ -98,6 +113,13 @@ class Chain(Model):
     @property
     def is_parachain(self) -> bool:
         return self.relay_chain is not None
+
+    @property
+    def network_lag_blocks(self) -> int:
+        """The probe's ``--max-network-lag`` for nodes of this chain."""
+        if self.max_network_lag_blocks is not None:
+            return self.max_network_lag_blocks
+        return max(2, math.ceil(NETWORK_LAG_BUDGET_SECONDS / self.block_time_seconds))
 
 
 def _relay(name: str, chain_id: str, pruned: int, archive: int) -> Chain:

@@ -31,6 +31,12 @@ _OWNED_FLAGS = (
     "--telemetry-url", "--no-telemetry", "--sync", "--state-pruning", "--blocks-pruning",
     "--database", "--rpc-max-connections", "--rpc-max-batch-request-len", "--rpc-rate-limit",
     "--relay-chain-rpc-urls", "--bootnodes", "--in-peers", "--out-peers", "--pruning",
+    # rpc/archive nodes listen through --experimental-rpc-endpoint, which the node refuses
+    # beside any of these (docs/probe.md); the limits live in NodeConfig.rpc.
+    "--experimental-rpc-endpoint", "--rpc-max-subscriptions-per-connection",
+    "--rpc-rate-limit-trust-proxy-headers", "--rpc-rate-limit-whitelisted-ips",
+    "--rpc-max-request-size", "--rpc-max-response-size",
+    "--rpc-message-buffer-capacity-per-connection", "--rpc-disable-batch-requests",
 )
 # Flags that would put keys or secrets on the node's command line (and so in Terraform
 # state), hand key custody elsewhere, throw the database away, or bypass NodePorts.
@@ -135,16 +141,18 @@ class RpcConfig(Model):
     """JSON-RPC server limits and who may reach the RPC port directly."""
 
     max_connections: int | None = Field(default=None, ge=1, le=100000)
-    """``--rpc-max-connections``. Default: 250 per vCPU of the instance type, at least
+    """``max-connections`` of the public RPC listener (rpc/archive nodes render it in
+    ``--experimental-rpc-endpoint``; the probe's listener has its own). Default: 250 per vCPU of the instance type, at least
     100 (the node's own default, too low for a public endpoint: clients get 429)."""
     max_batch_request_len: int = Field(default=64, ge=1, le=10000)
-    """``--rpc-max-batch-request-len``. Default: 64 calls per batch."""
+    """``max-batch-request-len`` of the public listener. Default: 64 calls per batch."""
     max_subscriptions_per_connection: int = Field(default=1024, ge=1, le=100000)
-    """``--rpc-max-subscriptions-per-connection``. Default: 1024 (the node's default)."""
+    """``max-subscriptions-per-connection`` of the public listener. Default: 1024 (the node's default)."""
     rate_limit_per_minute: int | None = Field(default=None, ge=1)
-    """``--rpc-rate-limit``: calls per minute per connection. Default: no limit."""
+    """``rate-limit`` of the public listener: calls per minute per connection (never on
+    the probe's listener). Default: no limit."""
     trust_proxy_headers: bool = False
-    """``--rpc-rate-limit-trust-proxy-headers``: rate-limit by X-Forwarded-For. Only safe
+    """``rate-limit-trust-proxy-headers``: rate-limit by X-Forwarded-For. Only safe
     behind a proxy that always sets it (our nginx or ALB). Default: false."""
     ingress_cidrs: tuple[str, ...] = ()
     """Private networks allowed to reach the RPC port directly (e.g. an internal load

@@ -1,8 +1,10 @@
 """The node's command-line flags, built as a list from a :class:`NodeConfig`.
 
-Each rule here is one line of the brief (section 2): RPC on one port, ``--rpc-methods``
-explicit, ``--rpc-cors all`` so load-balancer health checks by IP pass the Host
-filter, archive pruning flags, static node keys for validators and bootnodes.
+Each rule here is one line of the brief (section 2): RPC methods explicit (``safe``
+wherever RPC listens beyond localhost), no Host-header filter so load-balanced
+requests pass, archive pruning flags, static node keys for validators and bootnodes.
+Load-balanced roles (rpc, archive) get two RPC listeners (``--experimental-rpc-endpoint``):
+the public one and a localhost-only one for the readiness probe (brief section 8).
 """
 
 from __future__ import annotations
@@ -12,30 +14,70 @@ from .config import NodeConfig
 from .roles import NodeRole
 
 DEFAULT_STATE_PRUNING = 1000
+RPC_ENDPOINT_FLAG = "--experimental-rpc-endpoint"
+PROBE_RPC_MAX_CONNECTIONS = 16
+"""Connections the probe's own listener accepts: the probe makes one at a time (one
+HTTP request per call, five calls per poll); the rest is room for an operator's curl
+over SSM while clients saturate the public listener."""
 
 
 def chain_arg(config: NodeConfig) -> str:
     return layout.CHAIN_SPEC_FILE if config.chain.chain_spec else config.chain.chain_id
 
 
+def rpc_endpoint(listen: str, **options: object) -> str:
+    """One ``--experimental-rpc-endpoint`` value: ``listen-addr=IP:PORT,key=value,...``
+    (sc-cli ``RpcEndpoint::from_str``; booleans as ``true``/``false``)."""
+    parts = [f"listen-addr={listen}"]
+    for key, value in options.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        parts.append(f"{key.replace('_', '-')}={text}")
+    return ",".join(parts)
+
+
+def public_rpc_endpoint(config: NodeConfig) -> str:
+    """The public listener (all interfaces, behind the load balancer or nginx): the
+    semantics of ``--unsafe-rpc-external --rpc-methods safe --rpc-cors all`` plus the
+    limits of ``config.rpc``. No ``cors`` key on purpose: any ``cors=`` value turns on
+    the node's Host-header filter (only localhost names pass), which would refuse every
+    request the load balancer forwards; without it CORS is permissive, as with ``all``."""
+    rpc = config.rpc
+    options: dict[str, object] = dict(
+        methods="safe",
+        max_connections=config.rpc_max_connections,
+        max_batch_request_len=rpc.max_batch_request_len,
+        max_subscriptions_per_connection=rpc.max_subscriptions_per_connection,
+    )
+    if rpc.rate_limit_per_minute is not None:
+        options["rate_limit"] = rpc.rate_limit_per_minute
+        if rpc.trust_proxy_headers:
+            options["rate_limit_trust_proxy_headers"] = True
+    return rpc_endpoint(f"0.0.0.0:{config.effective_ports.rpc}", **options)
+
+
+def probe_rpc_endpoint(config: NodeConfig) -> str:
+    """The probe's listener: 127.0.0.1 only, safe methods (the default ``auto`` would
+    expose unsafe ones on loopback), its own connection limit and no rate limit."""
+    return rpc_endpoint(
+        f"127.0.0.1:{config.effective_ports.probe_rpc}",
+        methods="safe",
+        max_connections=PROBE_RPC_MAX_CONNECTIONS,
+    )
+
+
 def _rpc_flags(config: NodeConfig) -> list[str]:
     ports = config.effective_ports
-    flags = ["--rpc-port", str(ports.rpc)]
     if config.profile.rpc_external:
-        rpc = config.rpc
-        flags += [
-            "--unsafe-rpc-external",
-            "--rpc-methods", "safe",
-            "--rpc-cors", "all",
-            "--rpc-max-connections", str(config.rpc_max_connections),
-            "--rpc-max-batch-request-len", str(rpc.max_batch_request_len),
-            "--rpc-max-subscriptions-per-connection", str(rpc.max_subscriptions_per_connection),
-        ]
-        if rpc.rate_limit_per_minute is not None:
-            flags += ["--rpc-rate-limit", str(rpc.rate_limit_per_minute)]
-            if rpc.trust_proxy_headers:
-                flags.append("--rpc-rate-limit-trust-proxy-headers")
-    elif config.role is NodeRole.VALIDATOR:
+        # Two listeners, each with its own connection limit (one jsonrpsee
+        # ConnectionGuard per endpoint): clients saturating the public one cannot lock
+        # the probe out. --experimental-rpc-endpoint replaces --rpc-port,
+        # --unsafe-rpc-external, --rpc-cors and --rpc-rate-limit* (clap refuses them
+        # together) and makes --rpc-methods / --rpc-max-connections /
+        # --rpc-max-batch-request-len irrelevant, so none of them is given. See
+        # docs/probe.md ("The probe's own RPC listener") for the sources.
+        return [RPC_ENDPOINT_FLAG, public_rpc_endpoint(config), RPC_ENDPOINT_FLAG, probe_rpc_endpoint(config)]
+    flags = ["--rpc-port", str(ports.rpc)]
+    if config.role is NodeRole.VALIDATOR:
         # Localhost only; unsafe methods are needed for author_rotateKeys, which the
         # rotate-session-keys script calls on the machine (see docs/substrate-node.md).
         flags += ["--rpc-methods", "unsafe"]
@@ -111,3 +153,15 @@ def node_args(config: NodeConfig) -> list[str]:
 def announces_public_addr(config: NodeConfig) -> bool:
     """Validators and bootnodes announce their Elastic IP (``--public-addr``)."""
     return config.profile.static_node_key and config.use_elastic_ip
+
+
+def probe_args(config: NodeConfig) -> list[str]:
+    """The readiness probe's arguments on an rpc/archive node (its systemd unit's
+    ``ExecStart`` after the script): the node's localhost-only probe listener, the
+    probe's own port, and the chain's network-lag limit. See docs/probe.md."""
+    ports = config.effective_ports
+    return [
+        "--rpc-url", f"http://127.0.0.1:{ports.probe_rpc}",
+        "--listen", f"0.0.0.0:{ports.probe}",
+        "--max-network-lag", str(config.chain.network_lag_blocks),
+    ]

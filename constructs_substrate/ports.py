@@ -25,6 +25,15 @@ NODE_EXPORTER = 9100
 """Host metrics (Prometheus node_exporter convention)."""
 PROBE = 9955
 """The readiness probe a load balancer health-checks (see ``docs/probe.md``)."""
+PROBE_RPC = 9956
+"""A second JSON-RPC listener of rpc/archive nodes, on 127.0.0.1 only, that the probe
+asks (``--experimental-rpc-endpoint``): public clients filling the public listener's
+``max-connections`` cannot lock the probe out. Never in a security group. Not 9945:
+that is the default RPC port of a parachain node's embedded relay chain (cumulus
+``RelayChainCli::rpc_listen_port``), which would then fail to bind."""
+EMBEDDED_RELAY_RPC = 9945
+"""Where a parachain node's embedded relay chain serves JSON-RPC (localhost; cumulus's
+default). Not configurable here, so no other port may take it."""
 HTTP = 80
 HTTPS = 443
 TELEMETRY_CORE = 8000
@@ -52,6 +61,11 @@ class NodePorts(Model):
     """Metrics port of a parachain node's embedded relay chain. Default: 9616."""
     probe: int = Field(default=PROBE, ge=1024, le=65535)
     """Readiness probe port (load-balanced nodes). Default: 9955."""
+    probe_rpc: int = Field(default=PROBE_RPC, ge=1024, le=65535)
+    """The node's localhost-only JSON-RPC listener for the probe (rpc and archive
+    roles), beside the public one on ``rpc``. Never opened in a security group.
+    Must not be 9945 on parachain nodes with an embedded relay chain (its RPC port).
+    Default: 9956."""
 
     @model_validator(mode="after")
     def _no_clash(self) -> "NodePorts":
@@ -63,5 +77,9 @@ class NodePorts(Model):
                 )
             if port in (HTTP, HTTPS, TELEMETRY_CORE, TELEMETRY_SHARD, TELEMETRY_FRONTEND):
                 raise ConfigError.of(name, f"port {port} is reserved for nginx/telemetry; pick another")
+            if port == EMBEDDED_RELAY_RPC:
+                raise ConfigError.of(
+                    name, f"port {port} is the embedded relay chain's RPC port on parachain nodes; pick another"
+                )
             seen[port] = name
         return self

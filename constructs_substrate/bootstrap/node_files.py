@@ -9,7 +9,7 @@ from importlib.resources import files
 
 from .. import layout
 from ..config import NodeConfig
-from ..flags import node_args
+from ..flags import node_args, probe_args
 from ..roles import NodeRole
 from . import paths
 from .compact import compact_python
@@ -92,11 +92,9 @@ def probe_script(config: NodeConfig) -> list[RenderedFile]:
 
 
 def _probe_unit(config: NodeConfig) -> RenderedFile:
-    ports = config.effective_ports
     return RenderedFile(paths.unit(layout.PROBE_SERVICE), render_unit(
         "substrate-probe.service",
         probe=paths.PROBE_SCRIPT,
         node_service=layout.NODE_SERVICE,
-        rpc_port=ports.rpc,
-        probe_port=ports.probe,
+        probe_args=" ".join(probe_args(config)),
     ))

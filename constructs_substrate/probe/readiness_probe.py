@@ -12,15 +12,22 @@ asks the node the questions a client would, and answers ``GET /ready`` with 200 
 - the node is not syncing and has enough peers (``system_health``);
 - the best block increased within the last ``--stall-seconds``;
 - best minus finalized is at most ``--max-finality-lag`` blocks;
+- the node is at most ``--max-network-lag`` blocks behind the best block its peers
+  announce (``system_syncState``: ``highestBlock - currentBlock``);
 
 with hysteresis (``--rise`` good polls to become ready, ``--fall`` bad ones to stop) so
 one slow answer does not flap the target. A background thread polls the node; HTTP
 requests only read the cached verdict, so the load balancer never waits on the node.
 
+``GET /live`` answers a different question, for replacement rather than routing: 200
+while the node answered a JSON-RPC call within the last ``--live-seconds``, whatever
+its sync state, head, finality or peers. A stalled chain keeps every node live.
+
 Deliberately a single file using the Python 3.10+ standard library only: it is copied
 verbatim onto instances and run by systemd, e.g.::
 
-    python3 readiness_probe.py --rpc-url http://127.0.0.1:9944 --listen 0.0.0.0:9955
+    python3 readiness_probe.py --rpc-url http://127.0.0.1:9956 --listen 0.0.0.0:9955 \\
+        --max-network-lag 10
 
 See docs/probe.md for every option, endpoint and metric.
 """
@@ -66,6 +73,8 @@ class Settings:
     min_peers: int = 1
     rise: int = 2
     fall: int = 2
+    max_network_lag: int = 10
+    live_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -84,6 +93,14 @@ class Settings:
             problems.append(f"max_finality_lag must be >= 0 (got {self.max_finality_lag})")
         if self.min_peers < 0:
             problems.append(f"min_peers must be >= 0 (got {self.min_peers})")
+        if self.max_network_lag < 1:
+            problems.append(f"max_network_lag must be >= 1 (got {self.max_network_lag})")
+        # A healthy node answers once per interval: a shorter window would flap /live.
+        if self.live_seconds <= self.interval + self.rpc_timeout:
+            problems.append(
+                f"live_seconds must be > interval + rpc_timeout (got {self.live_seconds}, "
+                f"interval {self.interval}, rpc_timeout {self.rpc_timeout})"
+            )
         if self.rise < 1 or self.fall < 1:
             problems.append(f"rise and fall must be >= 1 (got rise={self.rise}, fall={self.fall})")
         if problems:
@@ -99,6 +116,10 @@ class Sample:
     timeout is still a true observation), the rest are None.
     ``readiness_status`` is the HTTP status of ``GET /health/readiness``;
     ``readiness_supported`` is False when the node has no such endpoint.
+    ``current`` / ``highest`` are ``system_syncState``'s ``currentBlock`` and
+    ``highestBlock`` (None when the node lacks the method, or does not know the
+    network's best block yet). ``answered`` is True when at least one JSON-RPC call of
+    the poll returned a result: the node process is alive, whatever else failed.
     """
 
     at: float
@@ -110,6 +131,9 @@ class Sample:
     should_have_peers: bool | None = None
     best: int | None = None
     finalized: int | None = None
+    current: int | None = None
+    highest: int | None = None
+    answered: bool = False
 
     def __post_init__(self) -> None:
         if self.error is None:
@@ -125,6 +149,13 @@ class Sample:
     def rpc_ok(self) -> bool:
         return self.error is None
 
+    @property
+    def network_lag(self) -> int | None:
+        """Blocks behind the best block peers announce; None when unknown."""
+        if self.current is None or self.highest is None:
+            return None
+        return max(0, self.highest - self.current)
+
 
 @dataclass(frozen=True)
 class ProbeState:
@@ -136,6 +167,7 @@ class ProbeState:
     bad_streak: int = 0
     last_best: int | None = None
     last_advance_at: float | None = None
+    last_answer_at: float | None = None
     sample: Sample | None = None
     polls: int = 0
     poll_errors: int = 0
@@ -159,6 +191,15 @@ def problems_of(sample: Sample, settings: Settings, last_best: int | None, last_
         lag = sample.best - sample.finalized
         if lag > settings.max_finality_lag:
             problems.append(f"finality lag {lag} blocks exceeds {settings.max_finality_lag}")
+        # Unknown lag (no system_syncState, or no peer has announced a best block yet) is
+        # not a failure by itself: isolation is the peers rule's job, and a stalled head
+        # the stall rule's. This rule catches a node that advances but falls behind.
+        network_lag = sample.network_lag
+        if network_lag is not None and network_lag > settings.max_network_lag:
+            problems.append(
+                f"network lag {network_lag} blocks exceeds {settings.max_network_lag} "
+                f"(node #{sample.current}, network #{sample.highest})"
+            )
     # Checked even when RPC failed: the stall clock keeps running while the node is silent.
     if last_advance_at is None:
         # Start-up rule: fail closed until the head is seen to increase once. A probe
@@ -184,6 +225,7 @@ def evaluate(prev: ProbeState, sample: Sample, settings: Settings) -> ProbeState
         if last_best is not None and sample.best > last_best:
             last_advance_at = sample.at
         last_best = sample.best
+    last_answer_at = sample.at if sample.answered else prev.last_answer_at
 
     problems = problems_of(sample, settings, last_best, last_advance_at)
     if problems:
@@ -201,10 +243,23 @@ def evaluate(prev: ProbeState, sample: Sample, settings: Settings) -> ProbeState
         bad_streak=bad,
         last_best=last_best,
         last_advance_at=last_advance_at,
+        last_answer_at=last_answer_at,
         sample=sample,
         polls=prev.polls + 1,
         poll_errors=prev.poll_errors + (0 if sample.rpc_ok else 1),
     )
+
+
+def liveness(state: ProbeState, now: float, settings: Settings) -> tuple[bool, str]:
+    """What /live answers: alive while the node answered JSON-RPC within
+    ``live_seconds`` of ``now`` (monotonic). Pure. Never looks at sync, head,
+    finality, peers or lag: those are routing questions, not replacement ones."""
+    if state.last_answer_at is None:
+        return False, "no JSON-RPC answer from the node yet"
+    age = now - state.last_answer_at
+    if age > settings.live_seconds:
+        return False, f"no JSON-RPC answer for {age:.0f}s (limit {settings.live_seconds:g}s)"
+    return True, f"last JSON-RPC answer {age:.1f}s ago"
 
 
 # --------------------------------------------------------------------------- node I/O
@@ -212,6 +267,10 @@ def evaluate(prev: ProbeState, sample: Sample, settings: Settings) -> ProbeState
 
 class PollError(Exception):
     """One request to the node failed; the message says which and why."""
+
+
+class RpcErrorReply(PollError):
+    """The node answered with a JSON-RPC ``error`` object."""
 
 
 def _request(url: str, body: bytes | None, deadline: float) -> tuple[int, bytes]:
@@ -252,7 +311,7 @@ def _rpc(url: str, method: str, params: list, deadline: float):
     if "error" in reply:
         err = reply["error"]
         text = err.get("message", err) if isinstance(err, dict) else err
-        raise PollError(f"{method}: JSON-RPC error: {str(text)[:200]}")
+        raise RpcErrorReply(f"{method}: JSON-RPC error: {str(text)[:200]}")
     if "result" not in reply:
         raise PollError(f"{method}: JSON-RPC response without result")
     return reply["result"]
@@ -269,6 +328,22 @@ def _header_number(header, what: str) -> int:
         raise PollError(f"{what}: bad block number {number[:40]!r}") from None
 
 
+def _block_number(value, what: str) -> int | None:
+    # system_syncState numbers are JSON integers; accept hex strings too, and null.
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise PollError(f"system_syncState: bad {what}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise PollError(f"system_syncState: bad {what} {str(value)[:40]!r}")
+
+
 def _is_jsonrpc_error(data: bytes) -> bool:
     try:
         reply = json.loads(data)
@@ -281,8 +356,14 @@ def poll_node(rpc_url: str, settings: Settings) -> Sample:
     """Ask the node everything one decision needs, within ``settings.rpc_timeout`` in total."""
     deadline = time.monotonic() + settings.rpc_timeout
     seen: dict = {}
+
+    def call(method: str, params: list):
+        result = _rpc(rpc_url, method, params, deadline)
+        seen["answered"] = True
+        return result
+
     try:
-        health = _rpc(rpc_url, "system_health", [], deadline)
+        health = call("system_health", [])
         if not isinstance(health, dict):
             raise PollError("system_health: result is not an object")
         peers, syncing, should = health.get("peers"), health.get("isSyncing"), health.get("shouldHavePeers")
@@ -290,12 +371,24 @@ def poll_node(rpc_url: str, settings: Settings) -> Sample:
             raise PollError("system_health: missing peers/isSyncing/shouldHavePeers")
         seen.update(peers=peers, is_syncing=syncing, should_have_peers=should)
 
-        seen["best"] = _header_number(_rpc(rpc_url, "chain_getHeader", [], deadline), "chain_getHeader")
-        finalized_hash = _rpc(rpc_url, "chain_getFinalizedHead", [], deadline)
+        seen["best"] = _header_number(call("chain_getHeader", []), "chain_getHeader")
+        finalized_hash = call("chain_getFinalizedHead", [])
         if not isinstance(finalized_hash, str):
             raise PollError("chain_getFinalizedHead: result is not a hash")
-        header = _rpc(rpc_url, "chain_getHeader", [finalized_hash], deadline)
+        header = call("chain_getHeader", [finalized_hash])
         seen["finalized"] = _header_number(header, "chain_getHeader(finalized)")
+
+        # A JSON-RPC error here means the node has no such method (Chopsticks, some
+        # light clients): lag stays unknown. A timeout or HTTP error still fails the poll.
+        try:
+            sync = call("system_syncState", [])
+        except RpcErrorReply:
+            sync = None
+        if sync is not None:
+            if not isinstance(sync, dict):
+                raise PollError("system_syncState: result is not an object")
+            seen["current"] = _block_number(sync.get("currentBlock"), "currentBlock")
+            seen["highest"] = _block_number(sync.get("highestBlock"), "highestBlock")
 
         try:
             status, data = _request(rpc_url + "/health/readiness", None, deadline)
@@ -374,20 +467,34 @@ class Probe:
                 return False, [f"poller stale: last poll {age:.1f}s ago (limit {limit:g}s)"], state
         return state.ready, list(state.reasons), state
 
+    def live(self, state: ProbeState | None = None) -> tuple[bool, str, ProbeState]:
+        """What /live answers (see :func:`liveness`)."""
+        state = state or self.snapshot()[0]
+        alive, reason = liveness(state, time.monotonic(), self.settings)
+        return alive, reason, state
+
     def metrics(self) -> str:
         state, last_poll_wall = self.snapshot()
         ready, _, _ = self.verdict(state)
+        alive, _, _ = self.live(state)
         s = state.sample
         best = s.best if s else None
         finalized = s.finalized if s else None
         lag = best - finalized if best is not None and finalized is not None else None
-        since = time.monotonic() - state.last_advance_at if state.last_advance_at is not None else None
+        now = time.monotonic()
+        since = now - state.last_advance_at if state.last_advance_at is not None else None
+        answered = now - state.last_answer_at if state.last_answer_at is not None else None
         rows = [
             ("ready", "gauge", "1 when GET /ready answers 200, else 0.", int(ready)),
+            ("live", "gauge", "1 when GET /live answers 200, else 0.", int(alive)),
             ("best_block", "gauge", "Best block number seen by the last poll.", best),
             ("finalized_block", "gauge", "Finalized block number seen by the last poll.", finalized),
             ("finality_lag_blocks", "gauge", "Best minus finalized block number.", lag),
             ("seconds_since_head_advanced", "gauge", "Seconds since the best block last increased.", since),
+            ("network_lag_blocks", "gauge", "highestBlock minus currentBlock from system_syncState.",
+             s.network_lag if s else None),
+            ("network_best_block", "gauge", "highestBlock from system_syncState.", s.highest if s else None),
+            ("seconds_since_rpc_answer", "gauge", "Seconds since the node last answered a JSON-RPC call.", answered),
             ("peers", "gauge", "Peers reported by system_health in the last poll.", s.peers if s else None),
             ("poll_errors_total", "counter", "Polls in which a request to the node failed.", state.poll_errors),
             ("last_poll_timestamp_seconds", "gauge", "Unix time the last poll finished.", last_poll_wall),
@@ -422,10 +529,14 @@ def make_server(probe: Probe, host: str, port: int) -> ThreadingHTTPServer:
                 if s is not None:
                     body.update(best=s.best, finalized=s.finalized, peers=s.peers)
                 self._send(200 if ready else 503, "application/json", json.dumps(body) + "\n")
+            elif path == "/live":
+                alive, reason, _ = probe.live()
+                body = {"live": alive, "reason": reason}
+                self._send(200 if alive else 503, "application/json", json.dumps(body) + "\n")
             elif path == "/metrics":
                 self._send(200, "text/plain; version=0.0.4; charset=utf-8", probe.metrics())
             else:
-                self._send(404, "application/json", '{"error": "not found; try /ready or /metrics"}\n')
+                self._send(404, "application/json", '{"error": "not found; try /ready, /live or /metrics"}\n')
 
         def _send(self, status: int, content_type: str, text: str) -> None:
             data = text.encode()
@@ -458,8 +569,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Answer GET /ready with 200 only while the local Substrate node is really serving.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--rpc-url", default="http://127.0.0.1:9944", help="the node's JSON-RPC HTTP endpoint")
-    p.add_argument("--listen", type=_listen, default="0.0.0.0:9955", help="HOST:PORT to serve /ready and /metrics on")
+    p.add_argument(
+        "--rpc-url", default="http://127.0.0.1:9956",
+        help="the node's JSON-RPC URL (its localhost-only probe listener)",
+    )
+    p.add_argument(
+        "--listen", type=_listen, default="0.0.0.0:9955", help="HOST:PORT to serve /ready, /live and /metrics on"
+    )
     p.add_argument("--interval", type=float, default=d.interval, help="seconds between polls of the node")
     p.add_argument(
         "--rpc-timeout", type=float, default=d.rpc_timeout, help="seconds one whole poll may take (<= interval)"
@@ -479,6 +595,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--min-peers", type=int, default=d.min_peers, help="peers required when the node says it should have peers"
     )
+    p.add_argument(
+        "--max-network-lag",
+        type=int,
+        default=d.max_network_lag,
+        help="not ready when system_syncState highestBlock - currentBlock exceeds this",
+    )
+    p.add_argument(
+        "--live-seconds",
+        type=float,
+        default=d.live_seconds,
+        help="/live fails after this many seconds without a JSON-RPC answer",
+    )
     p.add_argument("--rise", type=int, default=d.rise, help="consecutive good polls needed to become ready")
     p.add_argument("--fall", type=int, default=d.fall, help="consecutive bad polls needed to become not ready")
     args = p.parse_args(argv)
@@ -491,6 +619,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             min_peers=args.min_peers,
             rise=args.rise,
             fall=args.fall,
+            max_network_lag=args.max_network_lag,
+            live_seconds=args.live_seconds,
         )
     except ValueError as exc:
         p.error(str(exc))
@@ -510,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     # serve_forever runs in a thread so the main thread stays free to see the signal and
     # call shutdown(), which would deadlock if called from serve_forever's own thread.
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    log.info("serving /ready and /metrics on %s:%d for node %s", host, server.server_address[1], probe.rpc_url)
+    log.info("serving /ready, /live and /metrics on %s:%d for node %s", host, server.server_address[1], probe.rpc_url)
     while not stopping.wait(1.0):
         pass
     log.info("shutting down")

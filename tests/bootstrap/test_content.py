@@ -47,9 +47,13 @@ def test_validator_flags(rendered):
 
 def test_rpc_flags(rendered):
     text = args(rendered["rpc"])
-    assert "--rpc-methods\nsafe\n" in text
-    assert "--rpc-cors\nall\n" in text
-    assert "--unsafe-rpc-external\n" in text
+    # Two listeners (docs/probe.md): public with safe methods and no cors key (no Host
+    # filter, permissive CORS: `--rpc-cors all`), and the probe's on localhost only.
+    assert f"--experimental-rpc-endpoint\nlisten-addr=0.0.0.0:{ports.RPC},methods=safe,max-connections=" in text
+    assert f"--experimental-rpc-endpoint\nlisten-addr=127.0.0.1:{ports.PROBE_RPC},methods=safe," in text
+    assert "cors" not in text
+    for replaced in ("--rpc-port", "--unsafe-rpc-external", "--rpc-methods", "--rpc-max-connections"):
+        assert replaced not in text
     assert "--validator" not in text
     assert "--telemetry-url\nwss://telemetry.example.com/submit 0\n" in text
 
@@ -98,8 +102,8 @@ def test_node_unit(rendered):
 def test_probe_unit_points_at_the_node_rpc(rendered):
     unit = rendered["archive"].file(UNITS + layout.PROBE_SERVICE).content
     assert (
-        f"ExecStart=/usr/bin/python3 {paths.PROBE_SCRIPT} --rpc-url http://127.0.0.1:{ports.RPC} "
-        f"--listen 0.0.0.0:{ports.PROBE}\n"
+        f"ExecStart=/usr/bin/python3 {paths.PROBE_SCRIPT} --rpc-url http://127.0.0.1:{ports.PROBE_RPC} "
+        f"--listen 0.0.0.0:{ports.PROBE} --max-network-lag 10\n"
     ) in unit
     assert "DynamicUser=true\n" in unit
 

@@ -87,11 +87,19 @@ def check_config(config: NodeConfig) -> None:
     args = node_args(config)
     own = args[: args.index("--")] if "--" in args else args
     flags = [a.split("=", 1)[0] for a in own]
+    if profile.runs_chain_node and profile.rpc_external:
+        # Two listeners (docs/probe.md): public on all interfaces and the probe's on
+        # localhost, both safe methods only; the single-listener flags are absent.
+        endpoints = [own[i + 1] for i, a in enumerate(own) if a == "--experimental-rpc-endpoint"]
+        assert [e.split(",")[0].split("=")[1].split(":")[0] for e in endpoints] == ["0.0.0.0", "127.0.0.1"], args
+        assert all(",methods=safe," in e and "cors" not in e for e in endpoints), args
+        assert not {"--rpc-methods", "--unsafe-rpc-external", "--rpc-external", "--rpc-port"} & set(flags), args
     if profile.runs_chain_node:
-        assert own[own.index("--rpc-methods") + 1] == ("unsafe" if config.role is NodeRole.VALIDATOR else "safe")
-        externally = "--unsafe-rpc-external" in flags or "--rpc-external" in flags
-        assert externally == profile.rpc_external, args
-        assert flags.count("--rpc-methods") == 1 and flags.count("--chain") == 1, args
+        if not profile.rpc_external:
+            assert own[own.index("--rpc-methods") + 1] == ("unsafe" if config.role is NodeRole.VALIDATOR else "safe")
+            assert not {"--unsafe-rpc-external", "--rpc-external"} & set(flags), args
+            assert flags.count("--rpc-methods") == 1, args
+        assert flags.count("--chain") == 1, args
         assert ("--validator" in flags) == (config.role is NodeRole.VALIDATOR), args
         assert not set(flags) & set(DEV_KEY_FLAGS), f"well-known development keys: {args}"
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from constructs_substrate.probe.readiness_probe import ProbeState, Sample, Settings, evaluate
+from constructs_substrate.probe.readiness_probe import ProbeState, Sample, Settings, evaluate, liveness
 
 DEFAULTS = Settings()  # stall 60 s, lag 20, min peers 1, rise 2, fall 2, interval 5 s
 
@@ -27,6 +27,7 @@ class Chain:
                 out.append(Sample(at=self.t, error=error))
                 continue
             values = dict(
+                answered=True,
                 readiness_status=200,
                 is_syncing=False,
                 peers=8,
@@ -78,6 +79,12 @@ CASES = [
     ("json-rpc error", lambda c: c.polls(2, error="chain_getHeader: JSON-RPC error: boom"), False, "JSON-RPC error"),
     ("readiness 500", lambda c: c.polls(2, readiness_status=500), False, "/health/readiness answered HTTP 500"),
     ("readiness unsupported, health good", lambda c: c.polls(2, readiness_supported=False), True, None),
+    ("network lag > N", lambda c: c.polls(2, current=c.best, highest=c.best + 11), False,
+     "network lag 11 blocks exceeds 10"),
+    ("network lag == N", lambda c: c.polls(2, current=c.best, highest=c.best + 10), True, None),
+    ("ahead of the announced tip", lambda c: c.polls(2, current=c.best, highest=c.best - 3), True, None),
+    ("highestBlock null", lambda c: c.polls(2, current=c.best, highest=None), True, None),
+    ("no system_syncState", lambda c: c.polls(2, current=None, highest=None), True, None),
     (
         "readiness unsupported, falls back to system_health: syncing",
         lambda c: c.polls(2, readiness_supported=False, is_syncing=True),
@@ -206,6 +213,8 @@ def test_sample_without_error_must_be_complete():
         dict(min_peers=-1),
         dict(rise=0),
         dict(fall=0),
+        dict(max_network_lag=0),
+        dict(live_seconds=8),  # not above interval + rpc_timeout (5 + 3)
     ],
 )
 def test_settings_reject_nonsense(kwargs):
@@ -219,6 +228,7 @@ settings_st = st.builds(
     Settings,
     stall_seconds=st.sampled_from([6.0, 30.0, 60.0]),
     max_finality_lag=st.integers(0, 5),
+    max_network_lag=st.integers(1, 12),
     min_peers=st.integers(0, 3),
     rise=st.integers(1, 4),
     fall=st.integers(1, 4),
@@ -235,6 +245,7 @@ poll_st = st.fixed_dictionaries(
         "is_syncing": st.booleans(),
         "peers": st.integers(0, 4),
         "should_have_peers": st.booleans(),
+        "behind": st.one_of(st.none(), st.integers(-2, 15)),  # None: lag unknown
     }
 )
 
@@ -249,7 +260,8 @@ def build(polls: list[dict]) -> list[Sample]:
             continue
         names = ("readiness_status", "readiness_supported", "is_syncing", "peers", "should_have_peers")
         fields = {k: p[k] for k in names}
-        samples.append(Sample(at=t, best=best, finalized=best - p["lag"], **fields))
+        sync = {} if p["behind"] is None else dict(current=best, highest=best + p["behind"])
+        samples.append(Sample(at=t, best=best, finalized=best - p["lag"], **fields, **sync))
     return samples
 
 
@@ -262,6 +274,7 @@ def visibly_bad(sample: Sample, cfg: Settings) -> bool:
         or sample.is_syncing
         or (sample.should_have_peers and sample.peers < cfg.min_peers)
         or sample.best - sample.finalized > cfg.max_finality_lag
+        or (sample.highest is not None and sample.highest - sample.current > cfg.max_network_lag)
     )
 
 
@@ -287,3 +300,58 @@ def test_properties_of_any_sequence(cfg, polls):
         if not state.ready:
             assert state.reasons, "a not-ready verdict must say why"
         prev = state
+
+
+# --------------------------------------------------------------------------- liveness
+
+
+def test_live_while_the_node_answers_even_when_nothing_else_is_right():
+    # Stalled, syncing, behind the network, without peers, finality far behind: all
+    # routing problems. The process answers, so it is live and is never replaced.
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    bad = chain.polls(20, advance=False, lag=500, is_syncing=True, peers=0, current=1, highest=900,
+                      readiness_status=500)
+    state = run(bad, state=state)[-1]
+    assert not state.ready
+    assert liveness(state, chain.t, DEFAULTS) == (True, "last JSON-RPC answer 0.0s ago")
+
+
+def test_not_live_after_live_seconds_without_an_answer():
+    chain = Chain()
+    state = run(chain.polls(4))[-1]
+    answered_at = chain.t
+    # 6 failed polls: 30 s without an answer is still live (limit 30 s), the 7th is not.
+    states = run(chain.polls(7, error="system_health: timed out"), state=state)
+    assert liveness(states[5], chain.t - 5, DEFAULTS)[0]
+    alive, reason = liveness(states[6], chain.t, DEFAULTS)
+    assert not alive and reason == f"no JSON-RPC answer for {chain.t - answered_at:.0f}s (limit 30s)"
+
+
+def test_a_failed_poll_that_got_an_answer_keeps_the_node_live():
+    chain = Chain()
+    state = run(chain.polls(2))[-1]
+    partial = Sample(at=chain.t + 40, error="chain_getFinalizedHead: timed out", best=chain.best, answered=True)
+    assert liveness(evaluate(state, partial, DEFAULTS), chain.t + 40, DEFAULTS)[0]
+
+
+def test_not_live_before_any_answer():
+    assert liveness(ProbeState(), 0.0, DEFAULTS) == (False, "no JSON-RPC answer from the node yet")
+    state = evaluate(ProbeState(), Sample(at=1.0, error="system_health: connection refused"), DEFAULTS)
+    assert not liveness(state, 1.0, DEFAULTS)[0]
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(polls=st.lists(st.tuples(st.floats(0.1, 20.0), st.booleans()), min_size=1, max_size=40))
+def test_liveness_is_exactly_the_age_of_the_last_answer(polls):
+    state, t, last = ProbeState(), 0.0, None
+    for dt, answered in polls:
+        t += dt
+        state = evaluate(state, Sample(at=t, error=None if answered else "x", answered=answered,
+                                       **(GOOD if answered else {})), DEFAULTS)
+        last = t if answered else last
+        alive, _ = liveness(state, t, DEFAULTS)
+        assert alive == (last is not None and t - last <= DEFAULTS.live_seconds)
+
+
+GOOD = dict(readiness_status=200, is_syncing=False, peers=8, should_have_peers=True, best=1, finalized=1)

@@ -34,12 +34,17 @@ class FakeNode:
                (what Chopsticks does for GET /health/readiness)
     garbage  - HTTP 200 with a body that is not JSON
     hang     - accepts the request and never answers (until close())
+
+    ``sync``: what ``system_syncState`` answers: None (no such method: a JSON-RPC
+    error, like Chopsticks), or ``{"behind": N}`` for a node N blocks behind the
+    network tip, or ``{"highest": None}`` for a node that knows no tip yet.
     """
 
     def __init__(self, mode: str = "healthy", readiness_status: int = 200) -> None:
         self.mode = mode
         self.readiness_status = readiness_status
         self.best = 40
+        self.sync: dict | None = None
         self._release = threading.Event()
         node = self
 
@@ -94,6 +99,9 @@ class FakeNode:
             return {"result": {"number": f"0x{self.best:08x}", "parentHash": "0x00"}}
         if method == "chain_getHeader":
             return {"result": {"number": f"0x{self.best - 1:08x}", "parentHash": "0x00"}}
+        if method == "system_syncState" and self.sync is not None:
+            highest = self.sync.get("highest", self.best + self.sync.get("behind", 0))
+            return {"result": {"startingBlock": 0, "currentBlock": self.best, "highestBlock": highest}}
         return {"error": {"message": f"Method not found: {method}"}}
 
     def close(self) -> None:
@@ -207,10 +215,14 @@ def test_unknown_paths_are_404(node):
 METRIC_LINE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? (\S+)$")
 METRICS = [
     "substrate_probe_ready",
+    "substrate_probe_live",
     "substrate_probe_best_block",
     "substrate_probe_finalized_block",
     "substrate_probe_finality_lag_blocks",
     "substrate_probe_seconds_since_head_advanced",
+    "substrate_probe_network_lag_blocks",
+    "substrate_probe_network_best_block",
+    "substrate_probe_seconds_since_rpc_answer",
     "substrate_probe_peers",
     "substrate_probe_poll_errors_total",
     "substrate_probe_last_poll_timestamp_seconds",
@@ -239,7 +251,10 @@ def test_metrics_parse_and_describe_the_node(node):
     assert set(values) == set(METRICS)
     for name in METRICS:
         assert f"# HELP {name} " in text and f"# TYPE {name} " in text
-    assert values["substrate_probe_ready"] == 1
+    assert values["substrate_probe_ready"] == 1 and values["substrate_probe_live"] == 1
+    assert 0 <= values["substrate_probe_seconds_since_rpc_answer"] < 2
+    # The fake node has no system_syncState: the lag is unknown, not 0.
+    assert values["substrate_probe_network_lag_blocks"] != values["substrate_probe_network_lag_blocks"]  # NaN
     assert values["substrate_probe_finality_lag_blocks"] == 1
     assert values["substrate_probe_peers"] == 3
     assert 0 <= values["substrate_probe_seconds_since_head_advanced"] < 2
@@ -279,3 +294,97 @@ def test_cli_rejects_inconsistent_settings():
         capture_output=True, text=True, timeout=10,
     )
     assert result.returncode == 2 and "rpc_timeout must be" in result.stderr
+
+
+# --------------------------------------------------------------------------- network lag
+
+
+def test_node_behind_the_network_is_not_ready_and_recovers(node):
+    node.sync = {"behind": 0}
+    with running_probe(node.url, max_network_lag=5) as (_, base):
+        wait_for_status(base + "/ready", 200)
+        node.sync = {"behind": 6}
+        body = wait_for_status(base + "/ready", 503, reason="network lag 6 blocks exceeds 5")
+        assert body["ready"] is False
+        assert get(base + "/live")[0] == 200  # lagging is a routing question only
+        metrics = parse_metrics(get(base + "/metrics")[1])
+        assert metrics["substrate_probe_network_lag_blocks"] == 6
+        node.sync = {"behind": 5}
+        wait_for_status(base + "/ready", 200)
+
+
+@pytest.mark.parametrize("sync", [None, {"highest": None}], ids=["no system_syncState", "null highestBlock"])
+def test_unknown_network_tip_is_not_a_failure(node, sync):
+    node.sync = sync
+    with running_probe(node.url, max_network_lag=1) as (probe, base):
+        wait_for_status(base + "/ready", 200)
+        sample = probe.snapshot()[0].sample
+        assert sample.network_lag is None and sample.current is (None if sync is None else sample.best)
+
+
+# --------------------------------------------------------------------------- liveness
+
+
+def wait_for_live(url: str, status: int, timeout: float = 5.0) -> dict:
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = get(url)
+        if seen[0] == status:
+            return json.loads(seen[1])
+        time.sleep(0.05)
+    pytest.fail(f"{url} did not answer {status} within {timeout}s; last: {seen}")
+
+
+LIVE = dict(live_seconds=1.0)
+
+
+@pytest.mark.parametrize("mode", ["syncing", "frozen"])
+def test_live_while_the_node_answers_whatever_its_state(node, mode):
+    node.mode = mode
+    node.sync = {"behind": 500}
+    with running_probe(node.url, **LIVE) as (_, base):
+        body = wait_for_live(base + "/live", 200)
+        assert body["live"] is True
+        time.sleep(2.5)  # beyond stall_seconds (2) and live_seconds (1)
+        assert get(base + "/ready")[0] == 503
+        status, text = get(base + "/live")
+        assert status == 200, text
+
+
+@pytest.mark.parametrize("mode", ["hang", "error", "garbage"])
+def test_not_live_when_the_node_stops_answering(node, mode):
+    with running_probe(node.url, **LIVE) as (_, base):
+        wait_for_live(base + "/live", 200)
+        node.mode = mode
+        started = time.monotonic()
+        body = wait_for_live(base + "/live", 503, timeout=5)
+        assert "no JSON-RPC answer for" in body["reason"] and body["live"] is False
+        assert time.monotonic() - started >= 0.5  # only after live_seconds without an answer
+
+
+def test_not_live_before_the_first_answer_and_when_nothing_listens():
+    with running_probe("http://127.0.0.1:9", **LIVE) as (_, base):  # discard port: refused
+        status, text = get(base + "/live")
+        assert status == 503 and json.loads(text)["live"] is False
+
+
+def test_live_again_once_the_node_answers(node):
+    with running_probe(node.url, **LIVE) as (_, base):
+        wait_for_live(base + "/live", 200)
+        node.mode = "error"
+        wait_for_live(base + "/live", 503)
+        node.mode = "healthy"
+        wait_for_live(base + "/live", 200)
+
+
+def test_cli_takes_network_lag_and_live_seconds():
+    args = rp.parse_args(["--max-network-lag", "7", "--live-seconds", "45"])
+    assert args.settings.max_network_lag == 7 and args.settings.live_seconds == 45
+    assert args.rpc_url == "http://127.0.0.1:9956"  # the probe listener, not the public port
+    result = subprocess.run(
+        [sys.executable, "-I", str(PROBE_FILE), "--max-network-lag", "0", "--live-seconds", "4"],
+        capture_output=True, text=True, timeout=10,
+    )
+    assert result.returncode == 2
+    assert "max_network_lag must be >= 1" in result.stderr and "live_seconds must be >" in result.stderr
