@@ -1,16 +1,29 @@
 """``GlobalEndpoint``: one public name per chain served from several regions.
 
 ``<chain>.<domain>`` answers with the regional ALB chosen by the client's location
-(geolocation: continent → region, plus a default ``*`` record) or by latency. Every
-answer carries a Route53 health check on the region's readiness path, so a region
-whose nodes are not ready drops out of the answers.
+(geolocation) or by latency. Every answer is a CNAME carrying a Route53 health check
+on its region's readiness path, so a region whose nodes are not ready drops out.
 
-Why CNAME records with a short TTL instead of alias records: Route53 serves alias
-records to ALBs with a fixed 60 s TTL, which alone uses the whole failover budget.
-A CNAME's TTL is ours to set; the regional ALB name it points to never changes, so
-only the CNAME choice has to expire. Worst-case failover is
+Geolocation is a small record tree so that every location keeps a healthy answer on
+any single-region failure (docs/global-endpoints.md has the per-continent table that
+tests/synth/test_georouting_failover.py computes from these records):
+
+- ``<chain>.<domain>``: one geolocation alias per mapped continent, plus ``*`` (the
+  default region), each to its region's failover pair;
+- ``<region>.routing.<chain>.<domain>``: PRIMARY the region's CNAME, SECONDARY an
+  alias to ``nearest.routing.<chain>.<domain>``;
+- ``nearest.routing.<chain>.<domain>``: one latency CNAME per region.
+
+Aliases evaluate their target's health and answer with its TTL. When every health
+check fails (a chain-wide stall), Route53's documented last-resort mode answers as
+if all were healthy, so each location keeps its usual region (whose ALB fails open).
+
+Why CNAME records with a short TTL instead of aliases to the ALBs: Route53 serves
+alias records to ALBs with a fixed 60 s TTL, which alone uses the whole failover
+budget. A CNAME's TTL is ours to set; the regional ALB name it points to never
+changes, so only the CNAME choice has to expire. Worst-case failover is
 ``health_check_interval x failure_threshold + record_ttl`` (10 x 2 + 20 = 40 s by
-default), checked against ``max_failover_seconds``.
+default) on every path of the tree, checked against ``max_failover_seconds``.
 """
 
 from __future__ import annotations
@@ -59,7 +72,8 @@ class GlobalEndpoint(Construct):
         self.health_checks: dict[str, object] = {}
         self.records: dict[str, object] = {}
         health_check = aws("route53_health_check").Route53HealthCheck
-        record = aws("route53_record").Route53Record
+        records = aws("route53_record")
+        record = records.Route53Record
         for region in config.regions:
             name = config.regional_name(region)
             self.health_checks[region] = health_check(
@@ -70,24 +84,55 @@ class GlobalEndpoint(Construct):
                 tags={"Name": f"{config.global_name} {region}"}, provider=provider,
             )
 
-        def routed(identifier: str, region: str, **policy) -> None:
+        def cname(identifier: str, name: str, region: str, **policy):
+            """A routed CNAME to the region's ALB, health-checked on that region."""
             self.records[identifier] = record(
-                self, f"record-{identifier}", zone_id=hosted_zone_id, name=config.global_name,
+                self, f"record-{identifier}", zone_id=hosted_zone_id, name=name,
                 type="CNAME", ttl=config.record_ttl_seconds, records=[targets[region].alb_dns_name],
                 set_identifier=identifier, health_check_id=self.health_checks[region].id,
                 provider=provider, **policy,
             )
+            return self.records[identifier]
+
+        def alias(identifier: str, name: str, target: str, depends_on: list, **policy):
+            """A routed alias to the record group ``target`` in this zone, healthy while
+            that group can answer with a healthy record (it answers with their TTL)."""
+            self.records[identifier] = record(
+                self, f"record-{identifier}", zone_id=hosted_zone_id, name=name, type="CNAME",
+                alias=records.Route53RecordAlias(name=target, zone_id=hosted_zone_id, evaluate_target_health=True),
+                set_identifier=identifier, depends_on=depends_on, provider=provider, **policy,
+            )
+            return self.records[identifier]
 
         if config.policy == "latency":
             for region in config.regions:
-                routed(region, region, latency_routing_policy={"region": region})
+                cname(region, config.global_name, region, latency_routing_policy={"region": region})
         else:
+            # Every region: <nearest> answers with the lowest-latency healthy region.
+            nearest = [
+                cname(f"nearest-{region}", config.nearest_name, region, latency_routing_policy={"region": region})
+                for region in config.regions
+            ]
+            # Every region that serves locations: <region>.<routing> answers with the
+            # region while it is healthy, else with <nearest>.
+            served = sorted({*config.continent_map, *filter(None, [config.effective_default_region])},
+                            key=config.regions.index)
+            pairs = {}
+            for region in served:
+                name = config.failover_name(region)
+                primary = cname(f"{region}-primary", name, region, failover_routing_policy={"type": "PRIMARY"})
+                secondary = alias(f"{region}-secondary", name, config.nearest_name, nearest,
+                                  failover_routing_policy={"type": "SECONDARY"})
+                pairs[region] = [primary, secondary]
+            # The public name: location -> its region's failover pair.
             for region, codes in sorted(config.continent_map.items()):
                 for code in codes:
-                    routed(f"{region}-{code}", region, geolocation_routing_policy={"continent": code})
+                    alias(f"{region}-{code}", config.global_name, config.failover_name(region), pairs[region],
+                          geolocation_routing_policy={"continent": code})
             default = config.effective_default_region
             if default:
-                routed(f"{default}-default", default, geolocation_routing_policy={"country": "*"})
+                alias(f"{default}-default", config.global_name, config.failover_name(default), pairs[default],
+                      geolocation_routing_policy={"country": "*"})
 
         TerraformOutput(self, "global_name", value=config.global_name, description="global endpoint name")
         TerraformOutput(self, "failover_seconds", value=config.failover_seconds,

@@ -114,6 +114,17 @@ class GlobalEndpointConfig(Model):
         return f"{self.chain}-{region}.{self.domain}"
 
     @property
+    def nearest_name(self) -> str:
+        """Geolocation: the internal latency-routed name over every region (each answer
+        health-checked), which a failover pair falls back to."""
+        return f"nearest.routing.{self.global_name}"
+
+    def failover_name(self, region: str) -> str:
+        """Geolocation: the internal failover pair of ``region`` (the region while its
+        health check passes, else :attr:`nearest_name`), which its location records alias."""
+        return f"{region}.routing.{self.global_name}"
+
+    @property
     def failover_seconds(self) -> int:
         """Worst case: the health checks need interval x threshold to mark a region
         unhealthy, then resolvers may keep the old answer for one TTL."""

@@ -23,19 +23,55 @@ def geo() -> dict:
     return build(GlobalEndpointConfig(**BASE))
 
 
-def test_one_record_per_region_plus_default(geo):
+def _policy(record: dict) -> str:
+    for kind in ("geolocation", "latency", "failover"):
+        policy = record.get(f"{kind}_routing_policy")
+        if policy:
+            return policy.get("continent") or policy.get("country") or policy.get("region") or policy.get("type")
+    return "simple"
+
+
+def test_public_name_has_one_alias_per_continent_plus_default(geo):
     records = resources(geo, "aws_route53_record")
-    policies = sorted(
-        (r["set_identifier"], r["geolocation_routing_policy"].get("continent") or r["geolocation_routing_policy"]["country"])
-        for r in records.values()
+    public = sorted(
+        (r["set_identifier"], _policy(r), r["alias"]["name"])
+        for r in records.values() if r["name"] == "polkadot.rpc.example.com"
     )
-    assert policies == [
-        ("ap-southeast-1-AS", "AS"),
-        ("eu-central-1-EU", "EU"),
-        ("eu-central-1-default", "*"),
-        ("us-east-1-NA", "NA"),
+    assert public == [
+        ("ap-southeast-1-AS", "AS", "ap-southeast-1.routing.polkadot.rpc.example.com"),
+        ("eu-central-1-EU", "EU", "eu-central-1.routing.polkadot.rpc.example.com"),
+        ("eu-central-1-default", "*", "eu-central-1.routing.polkadot.rpc.example.com"),
+        ("us-east-1-NA", "NA", "us-east-1.routing.polkadot.rpc.example.com"),
     ]
-    assert {r["name"] for r in records.values()} == {"polkadot.rpc.example.com"}
+
+
+def test_each_served_region_fails_over_to_the_nearest_healthy_region(geo):
+    records = resources(geo, "aws_route53_record")
+    by_name: dict[str, list[tuple[str, str, str]]] = {}
+    for r in records.values():
+        target = r["alias"]["name"] if "alias" in r else r["records"][0]
+        by_name.setdefault(r["name"], []).append((r["set_identifier"], _policy(r), target))
+    for region in REGIONS:
+        assert sorted(by_name[f"{region}.routing.polkadot.rpc.example.com"]) == [
+            (f"{region}-primary", "PRIMARY", f"alb-{region}.elb.amazonaws.com"),
+            (f"{region}-secondary", "SECONDARY", "nearest.routing.polkadot.rpc.example.com"),
+        ]
+    assert sorted(by_name["nearest.routing.polkadot.rpc.example.com"]) == sorted(
+        (f"nearest-{r}", r, f"alb-{r}.elb.amazonaws.com") for r in REGIONS
+    )
+    assert len(records) == 4 + 2 * 3 + 3
+
+
+def test_aliases_evaluate_their_target_and_wait_for_it(geo):
+    records = resources(geo, "aws_route53_record")
+    names = {key: r["name"] for key, r in records.items()}
+    for key, r in records.items():
+        if "alias" not in r:
+            continue
+        assert r["alias"]["evaluate_target_health"] is True and r["alias"]["zone_id"] == "Z123"
+        assert "ttl" not in r and "health_check_id" not in r, "an alias answers with its target's TTL and health"
+        waited = {names[ref.split(".")[1]] for ref in r["depends_on"]}
+        assert waited == {r["alias"]["name"]}, key
 
 
 def test_health_checks_wired_to_records(geo):
@@ -46,14 +82,21 @@ def test_health_checks_wired_to_records(geo):
     for check in checks.values():
         assert check["type"] == "HTTPS" and check["resource_path"] == "/ready" and check["enable_sni"] is True
     ids = {f"${{aws_route53_health_check.{key}.id}}" for key in checks}
-    assert {r["health_check_id"] for r in resources(geo, "aws_route53_record").values()} == ids
+    terminal = [r for r in resources(geo, "aws_route53_record").values() if "alias" not in r]
+    assert {r["health_check_id"] for r in terminal} == ids
+    for record in terminal:
+        key = record["health_check_id"].split(".")[1]
+        assert record["records"] == [f"alb-{checks[key]['fqdn'].split('-', 1)[1].split('.')[0]}.elb.amazonaws.com"]
 
 
 def failover_from_json(document: dict) -> int:
-    """Worst case over regions: detection (interval x threshold) + the record TTL."""
+    """Worst case over the records that answer (aliases answer with their target's
+    TTL and health): detection (interval x threshold) + the record TTL."""
     checks = resources(document, "aws_route53_health_check")
     worst = 0
     for record in resources(document, "aws_route53_record").values():
+        if "alias" in record:
+            continue
         key = record["health_check_id"].split(".")[1]
         check = checks[key]
         worst = max(worst, check["request_interval"] * check["failure_threshold"] + record["ttl"])
