@@ -1,0 +1,426 @@
+"""A region in a box: three nodes behind a load balancer on loopback, built from what
+the library synthesizes for an ``AutoscalingApiCluster``.
+
+Per node (:class:`Node`):
+
+- **Chopsticks** (``tests/js``) with ``--build-block-mode=Manual``; the harness's
+  :class:`BlockProducer` builds one block every :data:`BLOCK_SECONDS` on every node
+  (``dev_newBlock``) to emulate a live chain. Stalling a node = SIGSTOP.
+- an :class:`~rpc_shim.RpcShim` in front of it (``system_syncState`` from a network tip
+  the test controls, a PUBLIC port capped like ``--rpc-max-connections``, a PRIVATE
+  uncapped port);
+- the **real probe as the user data ships it**: the compacted ``readiness_probe.py``
+  decoded from the launch template's user data, run with the ``ExecStart`` arguments
+  of the rendered ``substrate-probe.service``. Only ``--rpc-url`` (to the shim: the
+  public port when the rendered URL uses the node's ``--rpc-port``, else the private
+  one) and ``--listen`` (to ``127.0.0.1:0``) are rewritten; every timing argument is
+  kept.
+- the liveness watcher, when the bootstrap renders one (``constructs_substrate/bootstrap/
+  liveness.py``), pointed at its own fake IMDS + Auto Scaling endpoint
+  (``FakeAws`` from ``tests/cluster/test_cluster_lifecycle.py``) that records every
+  ``SetInstanceHealth`` call.
+
+In front of the three: :class:`~haproxy.HAProxy` configured from the synthesized RPC
+target group (see ``haproxy.py`` for the ALB → HAProxy mapping), and :class:`Traffic`,
+clients sending ``chain_getHeader`` through it continuously and recording which node
+answered (``X-Box-Node``).
+
+Scaled down on purpose, and printed with the figures: the shim's connection cap
+(:data:`BOX_MAX_CONNECTIONS` instead of the rendered ``--rpc-max-connections``), and the
+liveness window only, when the test shortens it through the watcher's env file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .haproxy import HAProxy, Server, StateLog, TargetGroup, from_synth
+from .rpc_shim import NODE_HEADER, RpcShim
+
+BLOCK_SECONDS = 2.0
+"""The box chain's block time (Polkadot's is 6 s). Chopsticks needs ~0.5 s of CPU per
+block, so three nodes at one block a second would take most of a 2-core machine."""
+BOX_MAX_CONNECTIONS = 32
+"""The public port's connection cap in the box (the rendered ``--rpc-max-connections``
+is 2000: the same behaviour at the cap, with 60 times fewer threads to hold it)."""
+NODES = ("n1", "n2", "n3")
+
+PROBE_UNIT = "/etc/systemd/system/substrate-probe.service"
+NODE_ARGS = "/etc/substrate/node.args"
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+# --------------------------------------------------------------------------- artifacts
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """What the box takes from the synthesized stack."""
+
+    target_group: TargetGroup
+    files: dict[str, str]
+    """Rendered files from the launch template's user data (``write_files``), by path."""
+    probe_command: list[str]
+    """The probe unit's ExecStart, split: interpreter, script, arguments."""
+    node_args: list[str]
+
+    @property
+    def probe_args(self) -> list[str]:
+        return self.probe_command[2:]
+
+    def probe_option(self, name: str) -> str | None:
+        args = self.probe_args
+        return args[args.index(name) + 1] if name in args else None
+
+    def node_option(self, name: str) -> str | None:
+        args = self.node_args
+        return args[args.index(name) + 1] if name in args else None
+
+
+def exec_start(unit: str) -> list[str]:
+    (line,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    return shlex.split(line.split("=", 1)[1])
+
+
+def artifacts_from_synth(document: dict) -> Artifacts:
+    from gates.synthesis import rendered_user_data
+
+    (text,) = [text for address, text in rendered_user_data(document) if address.startswith("aws_launch_template.")]
+    cloud_config = yaml.safe_load(text)
+    files = {entry["path"]: entry["content"] for entry in cloud_config["write_files"]}
+    return Artifacts(
+        target_group=from_synth(document),
+        files=files,
+        probe_command=exec_start(files[PROBE_UNIT]),
+        node_args=files[NODE_ARGS].split(),
+    )
+
+
+def synthesize() -> dict:
+    """An ``AutoscalingApiCluster`` with the test suite's default cluster config
+    (``tests/cluster/cluster_stacks.py``: Polkadot RPC, its own ALB)."""
+    from cluster.cluster_stacks import cluster_config
+    from helpers import synth
+
+    from constructs_substrate.cluster import AutoscalingApiCluster
+
+    def build(stack) -> None:
+        AutoscalingApiCluster(stack, "api", config=cluster_config(), vpc_id="vpc-0123456789abcdef0",
+                              subnet_ids=["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"])
+
+    return synth(build)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int | None, dict | str]:
+    """(status, JSON body or text); status None when the server did not answer."""
+    try:
+        with _OPENER.open(url, timeout=timeout) as resp:
+            status, data = resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        status, data = exc.code, exc.read()
+    except OSError as exc:
+        return None, str(exc)
+    try:
+        return status, json.loads(data)
+    except ValueError:
+        return status, data.decode(errors="replace")
+
+
+def _wait_log(path: Path, pattern: bytes, process: subprocess.Popen, within: float) -> re.Match:
+    deadline = time.monotonic() + within
+    while True:
+        match = re.search(pattern, path.read_bytes())
+        if match:
+            return match
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{path.name}: {pattern!r} not logged; tail:\n{path.read_text(errors='replace')[-2000:]}")
+        time.sleep(0.1)
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+class Node:
+    """Chopsticks + shim + rendered probe (+ liveness watcher) for one instance."""
+
+    def __init__(self, name: str, chopsticks, artifacts: Artifacts, workdir: Path) -> None:
+        self.name = name
+        self.chopsticks = chopsticks
+        self.frozen = False
+        self.killed = False
+        self.shim = RpcShim(name, chopsticks.url, max_connections=BOX_MAX_CONNECTIONS)
+        self.lock = threading.Lock()
+        """Held while a block is built, so a catch-up and the producer do not interleave."""
+        self.probe_rpc_url, self.probe_listener = self._probe_rpc_target(artifacts)
+        self.workdir = workdir
+        self.probe_args = self._rewrite(artifacts.probe_args)
+        self.probe_script = workdir / "readiness_probe.py"
+        self.probe_script.write_text(artifacts.files[artifacts.probe_command[1]])
+        self.probe_log = workdir / "probe.log"
+        with self.probe_log.open("wb") as log:
+            # sys.executable stands for the unit's /usr/bin/python3 (any Python >= 3.10).
+            self.probe = subprocess.Popen([sys.executable, str(self.probe_script), *self.probe_args],
+                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        match = _wait_log(self.probe_log, rb"serving /ready and /metrics on [\d.]+:(\d+)", self.probe, 20)
+        self.probe_port = int(match.group(1))
+        self.probe_url = f"http://127.0.0.1:{self.probe_port}"
+        self.liveness = None
+
+    def _probe_rpc_target(self, artifacts: Artifacts) -> tuple[str, str]:
+        rendered = artifacts.probe_option("--rpc-url") or "http://127.0.0.1:9944"
+        port = int(rendered.rsplit(":", 1)[1].split("/")[0])
+        public = int(artifacts.node_option("--rpc-port") or 9944)
+        if port == public:
+            return self.shim.public_url, "public"
+        return self.shim.private_url, "private"
+
+    def _rewrite(self, args: list[str]) -> list[str]:
+        out = list(args)
+        for option, value in (("--rpc-url", self.probe_rpc_url), ("--listen", "127.0.0.1:0")):
+            if option in out:
+                out[out.index(option) + 1] = value
+            else:
+                out += [option, value]
+        return out
+
+    # faults
+    def stop(self) -> None:
+        self.frozen = True
+        os.kill(self.chopsticks.pid, signal.SIGSTOP)
+
+    def cont(self) -> None:
+        os.kill(self.chopsticks.pid, signal.SIGCONT)
+        self.frozen = False
+
+    def kill(self) -> None:
+        """The node process dies: Chopsticks is killed and its RPC listeners close."""
+        self.killed = True
+        if self.frozen:
+            self.cont()
+        self.chopsticks.process.kill()
+        self.chopsticks.process.wait()
+        self.shim.close()
+
+    def ready(self) -> tuple[int | None, dict | str]:
+        return http_get(self.probe_url + "/ready")
+
+    def live(self) -> tuple[int | None, dict | str]:
+        return http_get(self.probe_url + "/live")
+
+    def close(self) -> None:
+        if self.liveness is not None:
+            self.liveness.stop()
+        if self.probe.poll() is None:
+            self.probe.terminate()
+            try:
+                self.probe.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.probe.kill()
+        self.shim.close()
+        self.chopsticks.terminate()
+
+
+class BlockProducer:
+    """One thread per node: a block every :data:`BLOCK_SECONDS` while ``enabled`` (the
+    chain is live) and the node is not frozen or dead. The node's network tip, when the
+    test set one, advances with it (the network keeps producing too)."""
+
+    def __init__(self, nodes: list[Node]) -> None:
+        self.nodes = nodes
+        self.enabled = threading.Event()
+        self.enabled.set()
+        self.skip: set[str] = set()
+        self._done = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True, name=f"blocks-{n.name}")
+                         for n in nodes]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, node: Node) -> None:
+        due = time.monotonic()
+        while not self._done.is_set():
+            if self.enabled.is_set() and not node.frozen and not node.killed and node.name not in self.skip:
+                try:
+                    with node.lock:
+                        node.chopsticks.new_block(timeout=BLOCK_SECONDS * 2)
+                    if node.shim.tip is not None:
+                        node.shim.tip += 1
+                except (OSError, RuntimeError):
+                    pass
+            due = max(due + BLOCK_SECONDS, time.monotonic())
+            self._done.wait(due - time.monotonic())
+
+    def close(self) -> None:
+        self._done.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+
+@dataclass
+class Response:
+    sent: float
+    done: float
+    node: str | None
+    status: int | None
+    ok: bool
+    """HTTP 200 with a JSON-RPC result."""
+
+
+class Traffic:
+    """``clients`` threads sending ``chain_getHeader`` through the load balancer in a
+    loop (new connection per request, ``timeout`` seconds each)."""
+
+    def __init__(self, url: str, clients: int = 2, pause: float = 0.1, timeout: float = 3.0) -> None:
+        self.url = url
+        self.pause = pause
+        self.timeout = timeout
+        self.responses: list[Response] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True, name=f"client-{i}") for i in range(clients)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "chain_getHeader", "params": []}).encode()
+        while not self._done.is_set():
+            sent = time.monotonic()
+            node = status = None
+            ok = False
+            request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+            try:
+                with _OPENER.open(request, timeout=self.timeout) as resp:
+                    status, node, data = resp.status, resp.headers.get(NODE_HEADER), resp.read()
+                ok = status == 200 and "result" in json.loads(data)
+            except urllib.error.HTTPError as exc:
+                status, node = exc.code, exc.headers.get(NODE_HEADER)
+            except (OSError, ValueError):
+                pass
+            with self._lock:
+                self.responses.append(Response(sent, time.monotonic(), node, status, ok))
+            self._done.wait(self.pause)
+
+    def between(self, start: float, end: float | None = None) -> list[Response]:
+        """Responses to requests sent in [start, end)."""
+        end = float("inf") if end is None else end
+        with self._lock:
+            return [r for r in self.responses if start <= r.sent < end]
+
+    def close(self) -> None:
+        self._done.set()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 2)
+
+
+class Saturator:
+    """Holds ``count`` idle connections open on a node's PUBLIC port (what a connection
+    flood does to ``--rpc-max-connections``)."""
+
+    def __init__(self, node: Node, count: int) -> None:
+        self.sockets = []
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", node.shim.public_port), timeout=5)
+            self.sockets.append(sock)
+        deadline = time.monotonic() + 10
+        while node.shim.public_connections < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+# --------------------------------------------------------------------------- the region
+
+
+@dataclass
+class Figure:
+    fault: str
+    expected: str
+    measured: str
+    ok: bool | None
+    """True/False where asserted; None where only measured."""
+
+
+@dataclass
+class Region:
+    artifacts: Artifacts
+    nodes: list[Node]
+    haproxy: HAProxy
+    states: StateLog
+    producer: BlockProducer
+    traffic: Traffic
+    figures: list[Figure] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+    def in_rotation(self) -> dict[str, bool | None]:
+        return {n.name: self.states.in_rotation(n.name) for n in self.nodes}
+
+    def wait_all_ready(self, within: float) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if all(n.ready()[0] == 200 for n in self.nodes):
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"probes not ready within {within}s: " + ", ".join(f"{n.name}: {n.ready()}" for n in self.nodes))
+
+    def close(self) -> None:
+        for part in (self.traffic, self.producer, self.states):
+            part.close()
+        self.haproxy.stop()
+        for node in self.nodes:
+            node.close()
+
+
+def build_region(workdir: Path, start_chopsticks) -> Region:
+    """Start everything; returns once every probe answers 200 and HAProxy routes to all."""
+    with ThreadPoolExecutor(len(NODES)) as pool:
+        futures = [pool.submit(start_chopsticks, workdir / f"chopsticks-{name}.log") for name in NODES]
+        artifacts = artifacts_from_synth(synthesize())  # while the nodes boot
+        chains = [f.result() for f in futures]
+    nodes: list[Node] = []
+    try:
+        for name, chopsticks in zip(NODES, chains):
+            (workdir / name).mkdir(exist_ok=True)
+            nodes.append(Node(name, chopsticks, artifacts, workdir / name))
+        producer = BlockProducer(nodes)
+        region = None
+        deadline = time.monotonic() + 90
+        while not all(n.ready()[0] == 200 for n in nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("probes not ready: " + "; ".join(f"{n.name} {n.ready()}" for n in nodes))
+            time.sleep(0.5)
+        servers = [Server(n.name, n.shim.public_port, n.probe_port) for n in nodes]
+        haproxy = HAProxy(workdir, artifacts.target_group, servers)
+        states = StateLog(haproxy)
+        traffic = Traffic(haproxy.url)
+        region = Region(artifacts, nodes, haproxy, states, producer, traffic)
+        return region
+    except BaseException:
+        for node in nodes:
+            node.close()
+        for chopsticks in chains[len(nodes):]:
+            chopsticks.terminate()
+        raise
