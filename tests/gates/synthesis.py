@@ -98,13 +98,16 @@ def _environment(variant: dict[str, str], outdir: Path, seed: str) -> dict[str, 
     return env
 
 
-def synthesize(app: str, variant: str, outdir: Path, seed: str = "0") -> Synthesis:
+def synthesize(
+    app: str, variant: str, outdir: Path, seed: str = "0", extra: dict[str, str] | None = None
+) -> Synthesis:
+    """``extra``: more settings on top of the variant's (e.g. ``SUBSTRATE_STATE_BUCKET``)."""
     outdir.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     result = subprocess.run(
         [PYTHON, str(APPS_DIR / f"{app}.py")],
         cwd=ROOT,
-        env=_environment(VARIANTS[variant], outdir, seed),
+        env=_environment({**VARIANTS[variant], **(extra or {})}, outdir, seed),
         capture_output=True,
         text=True,
         timeout=SYNTH_TIMEOUT,
