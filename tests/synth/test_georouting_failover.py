@@ -214,6 +214,86 @@ def test_tables_in_the_docs_are_current(policy):
     )
 
 
+# -- the model on hand-written records (documented examples; not vacuous) ---------------
+
+def _hc(key: str) -> str:
+    return "${aws_route53_health_check." + key + ".id}"
+
+
+def _doc(**records) -> dict:
+    checks = {k: {"fqdn": f"{k}.example.com"} for k in ("eu", "us", "ap")}
+    return {"resource": {"aws_route53_record": records, "aws_route53_health_check": checks}}
+
+
+def _cname(name, value, check=None, **policy):
+    body = {"name": name, "type": "CNAME", "ttl": 20, "records": [value], **policy}
+    if check:
+        body["health_check_id"] = _hc(check)
+    return body
+
+
+def _alias(name, target, evaluate=True, **policy):
+    return {"name": name, "type": "CNAME", "alias": {"name": target, "zone_id": "Z", "evaluate_target_health": evaluate},
+            **policy}
+
+
+MODEL_REGIONS = {"eu": "EU", "us": "NA", "ap": "AS"}
+
+
+def _answer(document, failing, location, name="www.example.com"):
+    answer = Resolver(Zone.from_document(document, MODEL_REGIONS), failing).resolve(name, "CNAME", location)
+    return None if answer is None else (answer.values[0], answer.last_resort)
+
+
+def test_model_reproduces_the_defect_of_continent_records_plus_a_default():
+    """The previous records: EU -> eu, NA -> us, * -> eu, each health-checked. With eu
+    down, Europe has no healthy record: its own is down and so is the default."""
+    geo = lambda code: {"geolocation_routing_policy": {"continent": code}}  # noqa: E731
+    document = _doc(
+        eu=_cname("www.example.com", "eu-alb", "eu", set_identifier="eu", **geo("EU")),
+        us=_cname("www.example.com", "us-alb", "us", set_identifier="us", **geo("NA")),
+        default=_cname("www.example.com", "eu-alb", "eu", set_identifier="default",
+                       geolocation_routing_policy={"country": "*"}),
+    )
+    assert _answer(document, set(), "EU") == ("eu-alb", False)
+    assert _answer(document, set(), "AF") == ("eu-alb", False)
+    assert _answer(document, {"us"}, "NA") == ("eu-alb", False)  # NA falls back to the default
+    assert _answer(document, {"eu"}, "EU") is None
+    assert _answer(document, {"eu"}, "SA") is None
+    assert _answer(document, {"eu", "us"}, "SA") == ("eu-alb", True)  # every record down: last resort
+
+
+def test_model_failover_latency_and_alias_rules():
+    latency = lambda region: {"latency_routing_policy": {"region": region}}  # noqa: E731
+    document = _doc(
+        n_eu=_cname("n.example.com", "eu-alb", "eu", set_identifier="n-eu", **latency("eu")),
+        n_us=_cname("n.example.com", "us-alb", "us", set_identifier="n-us", **latency("us")),
+        p=_cname("www.example.com", "ap-alb", "ap", set_identifier="p", failover_routing_policy={"type": "PRIMARY"}),
+        s=_alias("www.example.com", "n.example.com", set_identifier="s", failover_routing_policy={"type": "SECONDARY"}),
+        blind=_alias("blind.example.com", "n.example.com", evaluate=False),
+    )
+    assert _answer(document, set(), "OC") == ("ap-alb", False)
+    assert _answer(document, {"ap"}, "EU") == ("eu-alb", False)  # secondary: nearest healthy
+    assert _answer(document, {"ap", "eu"}, "EU") == ("us-alb", False)
+    assert _answer(document, {"ap", "eu", "us"}, "EU") == ("ap-alb", True)  # both down: the primary
+    assert _answer(document, {"eu"}, "EU", "n.example.com") == ("us-alb", False)
+    assert _answer(document, {"eu", "us"}, "EU", "n.example.com") == ("eu-alb", True)
+    # Without evaluate_target_health the alias is healthy whatever its target's health.
+    zone = Zone.from_document(document, MODEL_REGIONS)
+    assert Resolver(zone, {"eu", "us"})._healthy(zone.records["blind"], "EU", 0)
+
+
+def test_model_refuses_what_it_does_not_model():
+    from route53_model import ModelError
+
+    weighted = _doc(w=_cname("www.example.com", "x", "eu", set_identifier="w", weighted_routing_policy={"weight": 1}))
+    with pytest.raises(ModelError, match="not modelled"):
+        Zone.from_document(weighted, MODEL_REGIONS)
+    dangling = _doc(a=_alias("www.example.com", "missing.example.com"))
+    with pytest.raises(ModelError, match="not in the zone"):
+        Zone.from_document(dangling, MODEL_REGIONS)
+
+
 if __name__ == "__main__":
     text = DOC.read_text()
     for policy, build in APP_CASES.items():
