@@ -17,6 +17,18 @@ from .tls import certbot_command, cert_dir
 
 EnvValue = str | int | bool | tuple[str, ...]
 
+DOWNLOAD_RETRIES = 8
+"""Retries per download after the first attempt: curl waits 1, 2, 4 ... s between them."""
+DOWNLOAD_RETRY_MAX_TIME = 600
+"""Seconds after which curl starts no new retry of a download (a running one finishes)."""
+
+
+def shipped_key(config: NodeConfig) -> str | None:
+    """The armored release key written to the host, when GPG verification is used
+    and the key is known (``BinaryRelease.effective_signing_key``)."""
+    release = config.chain.release
+    return release.effective_signing_key if release.verification == "gpg" else None
+
 
 def bootstrap_env(config: NodeConfig) -> dict[str, EnvValue]:
     """The variables, in file order. Tests run the real scripts with a copy whose
@@ -62,9 +74,14 @@ def _node(config: NodeConfig) -> dict[str, EnvValue]:
         "RELEASES_DIR": layout.RELEASES_DIR,
         "CURRENT_RELEASE": layout.CURRENT_RELEASE,
         "BIN_DIR": paths.BIN_DIR,
-        # Empty when every artifact has a pinned SHA-256: no key is fetched then.
+        # Empty when every artifact has a pinned SHA-256: no key is needed then.
         "GPG_FINGERPRINT": release.gpg_fingerprint if release.verification == "gpg" else "",
+        # The shipped key (no keyserver at boot); empty: fetched from KEYSERVER.
+        "GPG_KEY_FILE": paths.RELEASE_KEY_FILE if shipped_key(config) else "",
         "KEYSERVER": release.keyserver,
+        # curl's --retry (exponential backoff from 1 s) and --retry-max-time per download.
+        "DOWNLOAD_RETRIES": DOWNLOAD_RETRIES,
+        "DOWNLOAD_RETRY_MAX_TIME": DOWNLOAD_RETRY_MAX_TIME,
         # Parallel arrays, one entry per artifact; "" where a value is not set.
         "ARTIFACT_NAMES": tuple(a.name for a in artifacts),
         "ARTIFACT_URLS": tuple(a.url for a in artifacts),

@@ -13,6 +13,7 @@ from ..flags import node_args, probe_args
 from ..roles import NodeRole
 from . import paths
 from .compact import compact_python
+from .env import shipped_key
 from .model import RenderedFile
 from .templating import render_shell, render_unit
 
@@ -60,6 +61,9 @@ def node_files(config: NodeConfig, env_file: str) -> list[RenderedFile]:
             env_file=env_file,
         )),
     ]
+    key = shipped_key(config)
+    if key is not None:
+        result.append(RenderedFile(paths.RELEASE_KEY_FILE, key.strip() + "\n"))
     if config.profile.rpc_external:
         result.append(_probe_unit(config))
     if config.role is NodeRole.VALIDATOR:

@@ -32,6 +32,8 @@ ROTATE_KEYS_SCRIPT = script("rotate-session-keys.sh")
 SETUP_TLS_SCRIPT = script("setup-tls.sh")
 EXTENSIONS_SCRIPT = script("extensions.sh")
 PROBE_SCRIPT = script("readiness_probe.py")
+RELEASE_KEY_FILE = f"{layout.CONFIG_DIR}/release-key.asc"
+"""The release's armored signing key, when it travels with the user data."""
 
 NODE_EXPORTER_DEFAULTS = "/etc/default/prometheus-node-exporter"
 """Read by the Ubuntu package's unit (``$ARGS``); sets the listen port."""

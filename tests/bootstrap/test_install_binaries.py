@@ -49,9 +49,17 @@ cp "$src" "$out"
 
 FAKE_GPG = r"""#!/bin/bash
 # Test double for gpg: --recv-keys imports every key in $FAKE_KEYS instead of asking a
-# keyserver (as if it returned more than the requested key); the rest is real gpg.
+# keyserver (as if it returned more than the requested key), after failing the first
+# $FAKE_RECV_FAILURES calls (logged in $FAKE_GPG_LOG); the rest is real gpg.
 for arg in "$@"; do
-  if [[ $arg == --recv-keys ]]; then exec "$REAL_GPG" --batch --quiet --import "$FAKE_KEYS"/*.asc; fi
+  if [[ $arg == --recv-keys ]]; then
+    echo recv-keys >> "$FAKE_GPG_LOG"
+    if (( $(wc -l < "$FAKE_GPG_LOG") <= FAKE_RECV_FAILURES )); then
+      echo "gpg: keyserver receive failed: Server indicated a failure" >&2
+      exit 2
+    fi
+    exec "$REAL_GPG" --batch --quiet --import "$FAKE_KEYS"/*.asc
+  fi
 done
 exec "$REAL_GPG" "$@"
 """
@@ -97,10 +105,19 @@ class Host:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
 
+    @property
+    def gpg_log(self) -> Path:
+        return self.root / "gpg.log"
+
+    def keyserver_calls(self) -> int:
+        return len(self.gpg_log.read_text().splitlines()) if self.gpg_log.exists() else 0
+
     def downloads(self) -> list[str]:
         return self.curl_log.read_text().splitlines() if self.curl_log.exists() else []
 
-    def install(self, config: NodeConfig | None = None, keys: Path | None = None) -> subprocess.CompletedProcess:
+    def install(
+        self, config: NodeConfig | None = None, keys: Path | None = None, recv_failures: int = 0, **overrides: object
+    ) -> subprocess.CompletedProcess:
         config = config or self.config
         fakes = self.root / "fakes"
         write_executable(fakes / "curl", FAKE_CURL)
@@ -108,16 +125,33 @@ class Host:
         (self.root / "etc").mkdir(exist_ok=True)
         env_file = write_env(
             config, self.root / "bootstrap.env",
-            RELEASES_DIR=str(self.releases), CURRENT_RELEASE=str(self.current),
-            BIN_DIR=str(self.bin), CHAIN_SPEC_FILE=str(self.chain_spec),
+            **_dirs(self),
+            DOWNLOAD_RETRIES=1,  # the keyserver fallback's retries: 2 s, not minutes
+            **overrides,
         )
-        installer = script(render_bootstrap(config), paths.INSTALL_SCRIPT, self.root / "scripts")
+        bootstrap = render_bootstrap(config)
+        installer = script(bootstrap, paths.INSTALL_SCRIPT, self.root / "scripts")
+        if paths.RELEASE_KEY_FILE in {f.path for f in bootstrap.files} and "GPG_KEY_FILE" not in overrides:
+            # The shipped key, where the rendered env file says it is (under the root).
+            key = self.root / paths.RELEASE_KEY_FILE.lstrip("/")
+            key.parent.mkdir(parents=True, exist_ok=True)
+            key.write_text(bootstrap.file(paths.RELEASE_KEY_FILE).content)
+            env_file = write_env(config, env_file, **{**_dirs(self), "DOWNLOAD_RETRIES": 1, "GPG_KEY_FILE": str(key), **overrides})
         self.curl_log.unlink(missing_ok=True)
+        self.gpg_log.unlink(missing_ok=True)
         env = {
             **path_with(fakes), "FAKE_WEB": str(self.web), "FAKE_CURL_LOG": str(self.curl_log),
             "FAKE_KEYS": str(keys or self.root / "nokeys"), "REAL_GPG": require("gpg"),
+            "FAKE_GPG_LOG": str(self.gpg_log), "FAKE_RECV_FAILURES": str(recv_failures),
         }
         return subprocess.run([str(installer), str(env_file)], env=env, capture_output=True, text=True)
+
+
+def _dirs(host: Host) -> dict[str, str]:
+    return {
+        "RELEASES_DIR": str(host.releases), "CURRENT_RELEASE": str(host.current),
+        "BIN_DIR": str(host.bin), "CHAIN_SPEC_FILE": str(host.chain_spec),
+    }
 
 
 NODE = b"#!/bin/sh\necho fake node v1\n"
@@ -264,10 +298,13 @@ def keys():
 BASE = "https://releases.example.com/v3"
 
 
-def gpg_host(tmp_path: Path, keys: Keys, signer: str, published_sha: str | None = None) -> Host:
+def gpg_host(
+    tmp_path: Path, keys: Keys, signer: str, published_sha: str | None = None, signing_key: str | None = None
+) -> Host:
     release = BinaryRelease(
         version="v3",
         gpg_fingerprint=keys.a,
+        signing_key=signing_key,
         artifacts=tuple(
             Artifact(name=name, url=f"{BASE}/{name}", sha256_url=f"{BASE}/{name}.sha256", signature_url=f"{BASE}/{name}.asc")
             for name in ("node", "node-execute-worker")
@@ -326,3 +363,57 @@ def test_gpg_without_the_key_is_refused(tmp_path, keys):
     (empty / "none.asc").write_text("")
     assert host.install(keys=empty).returncode != 0
     assert not host.current.exists()
+
+
+def test_gpg_without_the_key_fails_after_its_keyserver_retries(tmp_path, keys):
+    host = gpg_host(tmp_path, keys, signer=keys.a)
+    result = host.install(keys=keys.public, recv_failures=99)
+    assert result.returncode != 0
+    assert host.keyserver_calls() == 2  # DOWNLOAD_RETRIES=1: one retry, 2 s later
+    assert f"cannot fetch key {keys.a}" in result.stderr and "(2 attempts)" in result.stderr
+    assert host.downloads() == [] and not host.current.exists()
+
+
+def test_the_keyserver_fallback_is_retried(tmp_path, keys):
+    host = gpg_host(tmp_path, keys, signer=keys.a)
+    result = host.install(keys=keys.public, recv_failures=1)
+    assert result.returncode == 0, result.stderr
+    assert host.keyserver_calls() == 2
+    assert "no release key shipped" in result.stderr
+
+
+# ---------------------------------------------------------------- the key in the user data
+
+
+def test_a_shipped_key_is_written_and_the_keyserver_is_never_asked(tmp_path, keys):
+    armored = (keys.public / "a.asc").read_text()
+    host = gpg_host(tmp_path, keys, signer=keys.a, signing_key=armored)
+    bootstrap = render_bootstrap(host.config)
+    assert bootstrap.file(paths.RELEASE_KEY_FILE).content.strip() == armored.strip()
+    assert f"GPG_KEY_FILE={paths.RELEASE_KEY_FILE}" in bootstrap.file("/etc/substrate/bootstrap.env").content
+    # recv_failures=99: any keyserver call would fail the install.
+    result = host.install(keys=keys.public, recv_failures=99)
+    assert result.returncode == 0, result.stderr
+    assert host.keyserver_calls() == 0
+    assert sorted(p.name for p in host.bin.iterdir()) == ["node", "node-execute-worker"]
+
+
+def test_a_shipped_key_still_refuses_a_signature_by_another_key(tmp_path, keys):
+    armored = (keys.public / "a.asc").read_text()
+    host = gpg_host(tmp_path, keys, signer=keys.b, signing_key=armored)
+    result = host.install(keys=keys.public, recv_failures=99)
+    assert result.returncode != 0 and f"no valid signature by {keys.a}" in result.stderr
+    assert host.keyserver_calls() == 0 and not host.current.exists()
+
+
+def test_a_key_file_without_the_fingerprint_is_refused_on_the_host(tmp_path, keys):
+    host = gpg_host(tmp_path, keys, signer=keys.a, signing_key=(keys.public / "a.asc").read_text())
+    result = host.install(keys=keys.public, recv_failures=99, GPG_KEY_FILE=str(keys.public / "b.asc"))
+    assert result.returncode != 0 and f"no key {keys.a} in the keyring" in result.stderr
+    assert host.keyserver_calls() == 0 and not host.current.exists()
+
+
+def test_without_gpg_verification_no_key_is_shipped(rendered):
+    bootstrap = rendered["custom-chain"]  # every artifact pinned by SHA-256
+    assert paths.RELEASE_KEY_FILE not in {f.path for f in bootstrap.files}
+    assert "GPG_KEY_FILE=''" in bootstrap.file("/etc/substrate/bootstrap.env").content

@@ -33,7 +33,9 @@ systemctl restart prometheus-node-exporter.service
 if [[ $RUNS_NODE == 1 ]]; then
   log "step 3: install and verify release $RELEASE_VERSION"
   systemctl enable "$INSTALL_SERVICE"
-  systemctl start "$INSTALL_SERVICE"
+  # A failure stops the bootstrap here (the node never runs an unverified release);
+  # the reason is in the unit's journal.
+  systemctl start "$INSTALL_SERVICE" || { log "ERROR: see journalctl -u $INSTALL_SERVICE"; exit 1; }
   generate_node_key
   log "step 4: start the node"
   systemctl enable --now "$NODE_SERVICE"

@@ -18,9 +18,13 @@ release_dir=$RELEASES_DIR/$RELEASE_VERSION
 readonly SUMS=SHA256SUMS  # recorded in the release directory after verification
 
 fetch() {  # fetch URL FILE: HTTPS only, also after redirects (GitHub redirects to a CDN)
+  # Retries every failure (HTTP 5xx/4xx, reset, timeout) with curl's exponential
+  # backoff (1 s, 2 s, 4 s ... without --retry-delay), starting no retry after
+  # DOWNLOAD_RETRY_MAX_TIME; an attempt slower than 1 KiB/s for a minute is cut off.
   curl --fail --silent --show-error --location --proto =https --proto-redir =https \
-    --retry 5 --retry-delay 5 --retry-all-errors --connect-timeout 20 \
-    --output "$2" "$1"
+    --retry "$DOWNLOAD_RETRIES" --retry-all-errors --retry-max-time "$DOWNLOAD_RETRY_MAX_TIME" \
+    --connect-timeout 20 --speed-limit 1024 --speed-time 60 \
+    --output "$2" "$1" || die "download failed after $((DOWNLOAD_RETRIES + 1)) attempts: $1"
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -109,6 +113,27 @@ install_chain_spec() {
   mv -f "$CHAIN_SPEC_FILE.new" "$CHAIN_SPEC_FILE"
 }
 
+import_key() {
+  # A throwaway keyring holding only the release key: the one shipped in the user
+  # data (GPG_KEY_FILE), else what the keyserver returns for the fingerprint. Either
+  # way verify_gpg accepts only signatures by GPG_FINGERPRINT.
+  local attempt
+  export GNUPGHOME=$work/gnupg
+  mkdir -m 0700 "$GNUPGHOME"
+  if [[ -n $GPG_KEY_FILE ]]; then
+    gpg --batch --quiet --import "$GPG_KEY_FILE" || die "cannot import the release key $GPG_KEY_FILE"
+  else
+    log "no release key shipped: fetching $GPG_FINGERPRINT from $KEYSERVER"
+    # Retried like the downloads: 2 s, 4 s ... at most a minute apart.
+    for ((attempt = 1; ; attempt++)); do
+      gpg --batch --quiet --keyserver "$KEYSERVER" --recv-keys "$GPG_FINGERPRINT" && break
+      ((attempt <= DOWNLOAD_RETRIES)) || die "cannot fetch key $GPG_FINGERPRINT from $KEYSERVER ($attempt attempts)"
+      sleep $((attempt < 6 ? 2 ** attempt : 60))
+    done
+  fi
+  gpg --batch --list-keys "$GPG_FINGERPRINT" >/dev/null 2>&1 || die "no key $GPG_FINGERPRINT in the keyring"
+}
+
 work=$(mktemp -d)
 cleanup() {
   if [[ -n ${GNUPGHOME:-} ]]; then gpgconf --kill all >/dev/null 2>&1 || true; fi
@@ -122,11 +147,7 @@ if release_verified; then
 else
   mkdir -p "$work/files"
   if [[ -n $GPG_FINGERPRINT ]]; then
-    # A throwaway keyring holding only what the keyserver returns for the fingerprint.
-    export GNUPGHOME=$work/gnupg
-    mkdir -m 0700 "$GNUPGHOME"
-    gpg --batch --quiet --keyserver "$KEYSERVER" --recv-keys "$GPG_FINGERPRINT" \
-      || die "cannot fetch key $GPG_FINGERPRINT from $KEYSERVER"
+    import_key
   fi
   download_and_verify
   mkdir -p "$RELEASES_DIR"
