@@ -8,6 +8,11 @@ adds to every instance (a :class:`BootstrapExtension`):
   The API calls are made by ``lifecycle_action.py`` (Python stdlib, SigV4 with the
   instance role from IMDSv2): Ubuntu 24.04 has no ``awscli`` package, and the AWS
   CLI snap would need the Snap Store at boot and privileges the unit's sandbox removes.
+- ``substrate-launch-failed@.service``: started by systemd (``OnFailure=``, added to
+  the install, node and restore units) the moment one of them fails. It runs the same
+  script with the failed unit's name: the unit's last journal lines go to the
+  journal as the reason, and the launch is abandoned at once, instead of holding
+  the instance for the hook's timeout while nothing can become ready.
 - with a snapshot archive: ``substrate-restore.service``, a oneshot that the node's
   unit requires (drop-in), so the database is downloaded, verified and moved into
   place before the node first starts, and only into an empty database.
@@ -19,6 +24,7 @@ cluster and read their values from an env file.
 from __future__ import annotations
 
 import functools
+import re
 
 from importlib.resources import files as package_files
 
@@ -33,6 +39,11 @@ LIFECYCLE_SERVICE = "substrate-lifecycle.service"
 LIFECYCLE_SCRIPT = paths.script("lifecycle-ready.sh")
 LIFECYCLE_ACTION = paths.script("lifecycle_action.py")
 LIFECYCLE_ENV = f"{layout.CONFIG_DIR}/lifecycle.env"
+LAUNCH_FAILED_SERVICE = "substrate-launch-failed@.service"
+"""Template: instance ``substrate-launch-failed@<failed unit>.service``."""
+ON_FAILURE = "OnFailure=substrate-launch-failed@%n.service"
+FAILURE_LOG_LINES = 15
+"""How many of the failed unit's last journal lines are logged as the reason."""
 RESTORE_SERVICE = "substrate-restore.service"
 RESTORE_SCRIPT = paths.script("restore-snapshot.sh")
 RESTORE_ENV = f"{layout.CONFIG_DIR}/restore.env"
@@ -42,6 +53,8 @@ IMDS_URL = "http://169.254.169.254"
 POLL_SECONDS = 10
 RESTORE_CONNECTIONS = 16
 """aria2c's maximum connections per server (and splits): parallel, resumable download."""
+RESTORE_MAX_TRIES = 10
+"""aria2c ``--max-tries`` (10 s apart); a retry resumes where the download stopped."""
 
 TAR_FLAGS = {
     "tar": (),
@@ -57,7 +70,10 @@ LIFECYCLE_READY_SH = r"""#!/bin/bash
 # and only then. Not ready by the deadline: abandons the launch (ABANDON), and the
 # group replaces the instance. Runs on every boot: an instance leaving a warm pool
 # (the hook fires again) is held until it has caught up too.
-# Usage: lifecycle-ready.sh ENV_FILE
+# With a unit name (run by substrate-launch-failed@UNIT.service, OnFailure= of the
+# install, node and restore units): that unit failed, so the node cannot become
+# ready; logs the unit's last journal lines as the reason and abandons at once.
+# Usage: lifecycle-ready.sh ENV_FILE [FAILED_UNIT]
 set -euo pipefail
 
 # shellcheck source=/dev/null  # rendered per cluster (bootstrap/cluster_extension.py)
@@ -70,6 +86,20 @@ action() {
   [[ -z $ENDPOINT_URL ]] || args+=(--endpoint "$ENDPOINT_URL")
   python3 "$ACTION_SCRIPT" "${args[@]}"
 }
+
+if [[ -n ${2:-} ]]; then
+  unit=$2
+  log "$unit failed; abandoning the launch now (the group replaces this instance). Its last log lines:"
+  journalctl --unit="$unit" --lines="$LOG_LINES" --output=cat --no-pager 2>&1 | while IFS= read -r line; do
+    log "$unit: $line"
+  done || true
+  for attempt in 1 2 3 4 5; do
+    action abandon && exit 0
+    log "abandon attempt $attempt failed"
+    sleep $((attempt * 5))
+  done
+  exit 1
+fi
 
 ready() {
   [[ $(curl --silent --output /dev/null --max-time 5 --write-out '%{http_code}' "$PROBE_URL") == 200 ]]
@@ -123,6 +153,7 @@ fi
 mkdir -p "$work"
 log "downloading $ARCHIVE_URL"
 aria2c --continue=true --check-integrity=true --checksum="sha-256=$ARCHIVE_SHA256" \
+  --max-tries="$MAX_TRIES" --retry-wait=10 --connect-timeout=20 --lowest-speed-limit=1K \
   --split="$CONNECTIONS" --max-connection-per-server="$CONNECTIONS" --min-split-size=64M \
   --file-allocation=none --auto-file-renaming=false --console-log-level=warn \
   --summary-interval=300 --dir="$work" --out=archive "$ARCHIVE_URL"
@@ -198,6 +229,30 @@ WantedBy=multi-user.target
 """
 
 
+def launch_failed_unit() -> str:
+    """Started by ``OnFailure=``: root (no capabilities) only so that it can read the
+    failed unit's journal, which a DynamicUser cannot; otherwise the same sandbox."""
+    return f"""[Unit]
+Description=Abandon the launch lifecycle action: %i failed
+Documentation=file://{LIFECYCLE_SCRIPT}
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart={LIFECYCLE_SCRIPT} {LIFECYCLE_ENV} %i
+TimeoutStartSec=5min
+UMask=0077
+{_SANDBOX}"""
+
+
+def on_failure_drop_in() -> str:
+    return f"""# Added by AutoscalingApiCluster: a failure abandons the launch at once.
+[Unit]
+{ON_FAILURE}
+"""
+
+
 def restore_unit() -> str:
     return f"""[Unit]
 Description=Restore the chain database from a snapshot archive before the first start
@@ -207,6 +262,7 @@ After=network-online.target
 Before={layout.NODE_SERVICE}
 RequiresMountsFor={layout.DATA_DIR}
 ConditionPathExists=!{RESTORE_MARKER}
+{ON_FAILURE}
 
 [Service]
 Type=oneshot
@@ -255,6 +311,7 @@ def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) 
         "IMDS_URL": IMDS_URL,
         "ENDPOINT_URL": "",
         "UPTIME_FILE": "/proc/uptime",
+        "LOG_LINES": FAILURE_LOG_LINES,
     }
 
 
@@ -266,10 +323,27 @@ def restore_env(snapshot: ChainSnapshot) -> dict[str, str | int | tuple[str, ...
         "ARCHIVE_URL": snapshot.archive_url,
         "ARCHIVE_SHA256": snapshot.archive_sha256,
         "CONNECTIONS": RESTORE_CONNECTIONS,
+        "MAX_TRIES": RESTORE_MAX_TRIES,
         "EXTRACT_TO": snapshot.extract_to,
         "TAR_FLAGS": TAR_FLAGS[snapshot.archive_format],
         "MARKER": RESTORE_MARKER,
     }
+
+
+SOURCE_NOTE = "# Commented source: constructs_substrate/bootstrap/cluster_extension.py (docs/bootstrap.md)"
+_COMMENT_LINE = re.compile(r"^[ \t]*#(?!!|[ \t]*shellcheck )")
+
+
+def shipped(text: str) -> str:
+    """``text`` as it goes into the user data: without whole-line comments (a shebang
+    and shellcheck directives stay), plus a line pointing at this commented source."""
+    lines = [line for line in text.split("\n") if not _COMMENT_LINE.match(line)]
+    at = 1 if text.startswith("#!") else 0
+    return "\n".join(lines[:at] + [SOURCE_NOTE] + lines[at:])
+
+
+def on_failure_drop_in_path(unit: str) -> str:
+    return f"{paths.UNIT_DIR}/{unit}.d/abandon-launch.conf"
 
 
 def _env(values) -> str:
@@ -282,18 +356,21 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
     Scaling group's and the launch hook's (known before the group exists)."""
     files = [
         RenderedFile(LIFECYCLE_ENV, _env(lifecycle_env(config, group_name=group_name, hook_name=hook_name))),
-        RenderedFile(LIFECYCLE_SCRIPT, LIFECYCLE_READY_SH, "0755"),
+        RenderedFile(LIFECYCLE_SCRIPT, shipped(LIFECYCLE_READY_SH), "0755"),
         RenderedFile(LIFECYCLE_ACTION, lifecycle_action_source()),
-        RenderedFile(paths.unit(LIFECYCLE_SERVICE), lifecycle_unit()),
+        RenderedFile(paths.unit(LIFECYCLE_SERVICE), shipped(lifecycle_unit())),
+        RenderedFile(paths.unit(LAUNCH_FAILED_SERVICE), shipped(launch_failed_unit())),
+        *(RenderedFile(on_failure_drop_in_path(unit), shipped(on_failure_drop_in()))
+          for unit in (layout.INSTALL_SERVICE, layout.NODE_SERVICE)),
     ]
     packages: tuple[str, ...] = ()
     snapshot = config.snapshot
     if snapshot is not None and snapshot.archive_url is not None:
         files += [
             RenderedFile(RESTORE_ENV, _env(restore_env(snapshot))),
-            RenderedFile(RESTORE_SCRIPT, RESTORE_SNAPSHOT_SH, "0755"),
-            RenderedFile(paths.unit(RESTORE_SERVICE), restore_unit()),
-            RenderedFile(NODE_DROP_IN, node_drop_in()),
+            RenderedFile(RESTORE_SCRIPT, shipped(RESTORE_SNAPSHOT_SH), "0755"),
+            RenderedFile(paths.unit(RESTORE_SERVICE), shipped(restore_unit())),
+            RenderedFile(NODE_DROP_IN, shipped(node_drop_in())),
         ]
         packages = ("aria2", *ARCHIVE_PACKAGES[snapshot.archive_format or "tar"])
     return BootstrapExtension(
@@ -305,9 +382,11 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
 
 
 __all__ = [
+    "LAUNCH_FAILED_SERVICE",
     "LIFECYCLE_SERVICE",
     "RESTORE_SERVICE",
     "cluster_extension",
+    "launch_failed_unit",
     "lifecycle_env",
     "lifecycle_unit",
     "restore_env",

@@ -1,0 +1,289 @@
+"""A failed bootstrap abandons the launch lifecycle action at once (cluster instances).
+
+systemd starts ``substrate-launch-failed@<unit>.service`` (``OnFailure=`` of the
+install, node and restore units) when one of them fails; it runs the rendered
+``lifecycle-ready.sh`` with the failed unit's name. These tests run that script for
+real against a fake IMDSv2 + EC2 Auto Scaling endpoint (SigV4 checked), with
+``journalctl`` stubbed on PATH to return the journal of a REAL failed
+``install-binaries.sh`` run, and measure the time from the failed install to the
+abandon. The unit wiring is checked with ``systemd-analyze verify``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from bootstrap_support import CONFIGS, path_with, require, script, write_env, write_executable
+
+from constructs_substrate import layout
+from constructs_substrate.bootstrap import paths, render_bootstrap
+from constructs_substrate.bootstrap import cluster_extension as ext
+from constructs_substrate.bootstrap.templating import shell_assignments
+from constructs_substrate.cluster import lifecycle_action
+from constructs_substrate.cluster.config import ApiClusterConfig, ChainSnapshot
+
+GROUP, HOOK, INSTANCE = "api-nodes", "wait-until-ready", "i-0123456789abcdef0"
+CREDENTIALS = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret/key+EXAMPLE", "Token": "session-token"}
+FAILED = ext.ON_FAILURE.split("=", 1)[1]
+
+
+def cluster_config() -> ApiClusterConfig:
+    return ApiClusterConfig(
+        node=CONFIGS["archive"](), domain_name="eu.rpc.example.com", zone_name="rpc.example.com", hosted_zone_id="Z123",
+        snapshot=ChainSnapshot(archive_url="https://snapshots.example.com/polkadot.tar.zst", archive_sha256="a" * 64),
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    config = cluster_config()
+    extension = ext.cluster_extension(config, group_name=GROUP, hook_name=HOOK)
+    return config, render_bootstrap(config.node, [extension])
+
+
+class FakeAws:
+    """IMDSv2 and the Auto Scaling Query API on one loopback port; every POST's SigV4
+    signature is recomputed. ``answers``: the replies to the POSTs, in turn (then 200)."""
+
+    def __init__(self, answers: list[tuple[int, str]] | None = None) -> None:
+        self.calls: list[dict] = []
+        self.answers = list(answers or [])
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_PUT(self) -> None:
+                self._send(200 if self.path == "/latest/api/token" else 400, "imds-token")
+
+            def do_GET(self) -> None:
+                answers = {
+                    "/latest/meta-data/instance-id": INSTANCE,
+                    "/latest/meta-data/placement/region": "eu-central-1",
+                    "/latest/meta-data/iam/security-credentials/": "node-role",
+                    "/latest/meta-data/iam/security-credentials/node-role": json.dumps(CREDENTIALS),
+                    "/latest/meta-data/autoscaling/target-lifecycle-state": "InService",
+                }
+                ok = self.headers.get("X-aws-ec2-metadata-token") == "imds-token" and self.path in answers
+                self._send(200, answers[self.path]) if ok else self._send(404, "")
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                fake.calls.append({"time": time.monotonic(), "params": dict(urllib.parse.parse_qsl(body.decode())),
+                                   "signed": fake.signed(self.headers, body)})
+                self._send(*(fake.answers.pop(0) if fake.answers else (200, "<CompleteLifecycleActionResponse/>")))
+
+            def _send(self, status: int, text: str) -> None:
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @staticmethod
+    def signed(headers, body: bytes) -> bool:
+        match = re.match(r"AWS4-HMAC-SHA256 Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request, "
+                         r"SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$", headers.get("Authorization", ""))
+        if not match:
+            return False
+        signed = {name: headers[name] for name in match.group(3).split(";")}
+        now = datetime.datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+        expected = lifecycle_action.sign("POST", "", signed, body, match.group(1), match.group(2),
+                                         CREDENTIALS["AccessKeyId"], CREDENTIALS["SecretAccessKey"], now)
+        return expected == headers["Authorization"]
+
+    def results(self) -> list[str | None]:
+        return [call["params"].get("LifecycleActionResult") for call in self.calls]
+
+    def __enter__(self) -> "FakeAws":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ReadyProbe:
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ready"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+STUB_JOURNALCTL = """#!/bin/bash
+# Stand-in for journalctl: records its arguments, prints the unit's "journal".
+set -euo pipefail
+printf '%s\\n' "$*" >> "$STUB_LOG"
+cat "$STUB_JOURNAL"
+"""
+
+STUB_SYSTEMCTL = """#!/bin/bash
+# Stand-in for systemctl: the install unit has failed; records every call.
+set -euo pipefail
+printf '%s\\n' "$*" >> "$STUB_LOG"
+case $1 in
+  is-failed) [[ $* == *substrate-install.service* ]] && { echo failed; exit 0; }; echo active; exit 1 ;;
+  *) exit 0 ;;
+esac
+"""
+
+
+def run_lifecycle(bootstrap, tmp_path: Path, aws: FakeAws, *args: str, probe_url: str = "http://127.0.0.1:9/ready",
+                  journal: str = "") -> subprocess.CompletedProcess:
+    files = {f.path: f for f in bootstrap.files}
+    lifecycle = write_executable(tmp_path / "lifecycle-ready.sh", files[ext.LIFECYCLE_SCRIPT].content)
+    action = tmp_path / "lifecycle_action.py"
+    action.write_text(files[ext.LIFECYCLE_ACTION].content)
+    (tmp_path / "uptime").write_text("1.50 0.00\n")
+    (tmp_path / "journal").write_text(journal)
+    stubs = tmp_path / "stubs"
+    write_executable(stubs / "journalctl", STUB_JOURNALCTL)
+    write_executable(stubs / "systemctl", STUB_SYSTEMCTL)
+    env = ext.lifecycle_env(cluster_config(), group_name=GROUP, hook_name=HOOK)
+    env.update(PROBE_URL=probe_url, POLL_SECONDS=1, ACTION_SCRIPT=str(action), IMDS_URL=aws.url, ENDPOINT_URL=aws.url,
+               UPTIME_FILE=str(tmp_path / "uptime"))
+    env_file = tmp_path / "lifecycle.env"
+    env_file.write_text(shell_assignments(env))
+    environment = {k: v for k, v in path_with(stubs).items() if not k.lower().endswith("_proxy")}
+    environment |= {"STUB_LOG": str(tmp_path / "stub.log"), "STUB_JOURNAL": str(tmp_path / "journal")}
+    return subprocess.run([str(lifecycle), str(env_file), *args], capture_output=True, text=True, timeout=60, env=environment)
+
+
+def failed_install(tmp_path: Path) -> subprocess.CompletedProcess:
+    """The real install-binaries.sh refusing a tampered binary (a local fake web)."""
+    config = CONFIGS["custom-chain"]()
+    artifact, spec = config.chain.release.artifacts[0], config.chain.chain_spec
+    web = tmp_path / "web"
+    for url, data in ((artifact.url, b"tampered"), (spec.url, b"{}")):
+        target = web / url.removeprefix("https://")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    spec_sha = hashlib.sha256(b"{}").hexdigest()
+    config = config.model_copy(update={"chain": config.chain.replace(chain_spec=spec.replace(sha256=spec_sha))})
+    fakes = tmp_path / "fakes"
+    write_executable(fakes / "curl", '#!/bin/bash\nset -euo pipefail\nout=$(sed -n "s/.*--output \\([^ ]*\\) .*/\\1/p" <<<"$*")\n'
+                     'cp "$FAKE_WEB/${!##https://}" "$out"\n')
+    env_file = write_env(config, tmp_path / "bootstrap.env", RELEASES_DIR=str(tmp_path / "opt/releases"),
+                         CURRENT_RELEASE=str(tmp_path / "opt/current"), BIN_DIR=str(tmp_path / "bin"),
+                         CHAIN_SPEC_FILE=str(tmp_path / "chain-spec.json"))
+    installer = script(render_bootstrap(config), paths.INSTALL_SCRIPT, tmp_path / "scripts")
+    return subprocess.run([str(installer), str(env_file)], env={**path_with(fakes), "FAKE_WEB": str(web)},
+                          capture_output=True, text=True)
+
+
+# ---- behaviour --------------------------------------------------------------------------------
+
+
+def test_a_failed_install_abandons_the_launch_at_once_with_the_reason_in_the_journal(cluster, tmp_path):
+    _, bootstrap = cluster
+    install = failed_install(tmp_path / "install")
+    assert install.returncode != 0 and "SHA-256 does not match the pinned value" in install.stderr
+    failed_at = time.monotonic()
+    with FakeAws() as aws:
+        result = run_lifecycle(bootstrap, tmp_path, aws, layout.INSTALL_SERVICE, journal=install.stderr)
+    assert result.returncode == 0, result.stderr
+    assert aws.results() == ["ABANDON"]  # exactly one call: CompleteLifecycleAction, ABANDON
+    (call,) = aws.calls
+    assert call["signed"] and call["params"]["Action"] == "CompleteLifecycleAction"
+    assert call["params"]["InstanceId"] == INSTANCE and call["params"]["AutoScalingGroupName"] == GROUP
+    seconds = call["time"] - failed_at
+    print(f"\nfailed install -> abandon recorded: {seconds:.2f} s")
+    assert seconds < 10, seconds
+    # The reason, in this unit's journal: the failed unit and its last log lines.
+    assert f"{layout.INSTALL_SERVICE} failed; abandoning the launch now" in result.stderr
+    assert f"{layout.INSTALL_SERVICE}: " in result.stderr and "SHA-256 does not match the pinned value" in result.stderr
+    (journal_args,) = (tmp_path / "stub.log").read_text().splitlines()
+    assert f"--unit={layout.INSTALL_SERVICE}" in journal_args and f"--lines={ext.FAILURE_LOG_LINES}" in journal_args
+
+
+def test_the_abandon_is_retried_when_the_api_fails(cluster, tmp_path):
+    _, bootstrap = cluster
+    with FakeAws(answers=[(500, "<Error>InternalFailure</Error>")]) as aws:
+        result = run_lifecycle(bootstrap, tmp_path, aws, layout.NODE_SERVICE, journal="start request repeated too quickly\n")
+    assert result.returncode == 0, result.stderr
+    assert aws.results() == ["ABANDON", "ABANDON"] and "abandon attempt 1 failed" in result.stderr
+
+
+def test_an_action_no_longer_pending_is_not_an_error(cluster, tmp_path):
+    """A unit failing on a later boot of an instance in service: nothing to abandon."""
+    _, bootstrap = cluster
+    not_pending = (400, f"<Error><Message>No active Lifecycle Action found with instance ID {INSTANCE}</Message></Error>")
+    with FakeAws(answers=[not_pending]) as aws:
+        result = run_lifecycle(bootstrap, tmp_path, aws, layout.INSTALL_SERVICE, journal="x\n")
+    assert result.returncode == 0 and aws.results() == ["ABANDON"] and "nothing to do" in result.stderr
+
+
+def test_install_ok_and_probe_ready_continues(cluster, tmp_path):
+    _, bootstrap = cluster
+    probe = ReadyProbe()
+    try:
+        with FakeAws() as aws:
+            result = run_lifecycle(bootstrap, tmp_path, aws, probe_url=probe.url)
+    finally:
+        probe.server.shutdown()
+        probe.server.server_close()
+    assert result.returncode == 0, result.stderr
+    assert aws.results() == ["CONTINUE"] and aws.calls[0]["signed"]
+
+
+# ---- wiring -------------------------------------------------------------------------------------
+
+
+def test_install_node_and_restore_units_trigger_the_abandon_on_failure(cluster):
+    _, bootstrap = cluster
+    for unit in (layout.INSTALL_SERVICE, layout.NODE_SERVICE):
+        drop_in = bootstrap.file(ext.on_failure_drop_in_path(unit)).content
+        assert f"[Unit]\n{ext.ON_FAILURE}\n" in drop_in
+    assert ext.ON_FAILURE in bootstrap.file(paths.unit(ext.RESTORE_SERVICE)).content
+    unit = bootstrap.file(paths.unit(ext.LAUNCH_FAILED_SERVICE)).content
+    assert f"ExecStart={ext.LIFECYCLE_SCRIPT} {ext.LIFECYCLE_ENV} %i\n" in unit
+    assert "DynamicUser" not in unit and "CapabilityBoundingSet=\n" in unit and "OnFailure" not in unit
+
+
+def test_a_standalone_node_has_no_abandon_wiring(rendered):
+    for name in ("rpc", "archive", "validator"):
+        texts = [f.content for f in rendered[name].files]
+        assert not any("OnFailure" in text or "launch-failed" in text for text in texts), name
+
+
+def test_the_failure_unit_passes_systemd_analyze(cluster, tmp_path):
+    analyze = require("systemd-analyze")
+    _, bootstrap = cluster
+    copy = write_executable(tmp_path / "bin/lifecycle-ready.sh", bootstrap.file(ext.LIFECYCLE_SCRIPT).content)
+    text = bootstrap.file(paths.unit(ext.LAUNCH_FAILED_SERVICE)).content.replace(ext.LIFECYCLE_SCRIPT, str(copy))
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / ext.LAUNCH_FAILED_SERVICE).write_text(text)
+    instance = units / ext.LAUNCH_FAILED_SERVICE.replace("@", f"@{layout.INSTALL_SERVICE}")
+    instance.symlink_to(units / ext.LAUNCH_FAILED_SERVICE)
+    verify = subprocess.run([analyze, "verify", "--man=no", str(instance)], capture_output=True, text=True)
+    assert verify.returncode == 0 and "launch-failed" not in verify.stderr, verify.stderr
+    security = subprocess.run([analyze, "security", "--offline=yes", str(instance)], capture_output=True, text=True)
+    exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", security.stdout).group(1))
+    print(f"\n{ext.LAUNCH_FAILED_SERVICE} exposure: {exposure}")
+    assert exposure <= 2.0, security.stdout
