@@ -14,9 +14,11 @@ tests/synth/test_georouting_failover.py computes from these records):
   alias to ``nearest.routing.<chain>.<domain>``;
 - ``nearest.routing.<chain>.<domain>``: one latency CNAME per region.
 
-Aliases evaluate their target's health and answer with its TTL. When every health
-check fails (a chain-wide stall), Route53's documented last-resort mode answers as
-if all were healthy, so each location keeps its usual region (whose ALB fails open).
+Aliases answer with their target's TTL. The secondary evaluates the nearest set's
+health; the location records do not (their pair always answers). When every health
+check fails (a chain-wide stall), each pair answers with its primary, as Route53
+documents for a failover pair with two unhealthy records, so each location keeps its
+usual region (whose ALB fails open).
 
 Why CNAME records with a short TTL instead of aliases to the ALBs: Route53 serves
 alias records to ALBs with a fixed 60 s TTL, which alone uses the whole failover
@@ -94,12 +96,13 @@ class GlobalEndpoint(Construct):
             )
             return self.records[identifier]
 
-        def alias(identifier: str, name: str, target: str, depends_on: list, **policy):
-            """A routed alias to the record group ``target`` in this zone, healthy while
-            that group can answer with a healthy record (it answers with their TTL)."""
+        def alias(identifier: str, name: str, target: str, depends_on: list, *, evaluate: bool, **policy):
+            """A routed alias to the record group ``target`` in this zone (it answers with
+            their TTL); with ``evaluate``, healthy only while that group can answer with a
+            healthy record."""
             self.records[identifier] = record(
                 self, f"record-{identifier}", zone_id=hosted_zone_id, name=name, type="CNAME",
-                alias=records.Route53RecordAlias(name=target, zone_id=hosted_zone_id, evaluate_target_health=True),
+                alias=records.Route53RecordAlias(name=target, zone_id=hosted_zone_id, evaluate_target_health=evaluate),
                 set_identifier=identifier, depends_on=depends_on, provider=provider, **policy,
             )
             return self.records[identifier]
@@ -121,18 +124,22 @@ class GlobalEndpoint(Construct):
             for region in served:
                 name = config.failover_name(region)
                 primary = cname(f"{region}-primary", name, region, failover_routing_policy={"type": "PRIMARY"})
-                secondary = alias(f"{region}-secondary", name, config.nearest_name, nearest,
+                # Evaluated: with every region down the pair has no healthy record and
+                # answers with its primary (documented), not with a random nearest one.
+                secondary = alias(f"{region}-secondary", name, config.nearest_name, nearest, evaluate=True,
                                   failover_routing_policy={"type": "SECONDARY"})
                 pairs[region] = [primary, secondary]
-            # The public name: location -> its region's failover pair.
+            # The public name: location -> its region's failover pair. Not evaluated: the
+            # pair always has an answer, so a location never depends on the geolocation
+            # fallback to ``*`` or on geolocation's last-resort mode.
             for region, codes in sorted(config.continent_map.items()):
                 for code in codes:
                     alias(f"{region}-{code}", config.global_name, config.failover_name(region), pairs[region],
-                          geolocation_routing_policy={"continent": code})
+                          evaluate=False, geolocation_routing_policy={"continent": code})
             default = config.effective_default_region
             if default:
                 alias(f"{default}-default", config.global_name, config.failover_name(default), pairs[default],
-                      geolocation_routing_policy={"country": "*"})
+                      evaluate=False, geolocation_routing_policy={"country": "*"})
 
         TerraformOutput(self, "global_name", value=config.global_name, description="global endpoint name")
         TerraformOutput(self, "failover_seconds", value=config.failover_seconds,
