@@ -229,6 +229,17 @@ WantedBy=multi-user.target
 """
 
 
+BOOTSTRAP_UNIT = "cloud-final.service"
+"""Runs cloud-init's runcmd, so bootstrap.sh: its journal holds the bootstrap's log."""
+
+ON_FAILURE_SH = f"""#!/bin/bash
+# Run by bootstrap.sh when one of its steps fails: the node cannot become ready, so
+# abandon the launch at once; the reason is in {BOOTSTRAP_UNIT}'s journal.
+set -euo pipefail
+systemctl start --no-block {LAUNCH_FAILED_SERVICE.replace("@", "@" + BOOTSTRAP_UNIT)}
+"""
+
+
 def launch_failed_unit() -> str:
     """Started by ``OnFailure=``: root (no capabilities) only so that it can read the
     failed unit's journal, which a DynamicUser cannot; otherwise the same sandbox."""
@@ -360,6 +371,7 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
         RenderedFile(LIFECYCLE_ACTION, lifecycle_action_source()),
         RenderedFile(paths.unit(LIFECYCLE_SERVICE), shipped(lifecycle_unit())),
         RenderedFile(paths.unit(LAUNCH_FAILED_SERVICE), shipped(launch_failed_unit())),
+        RenderedFile(paths.ON_FAILURE_SCRIPT, shipped(ON_FAILURE_SH), "0755"),
         *(RenderedFile(on_failure_drop_in_path(unit), shipped(on_failure_drop_in()))
           for unit in (layout.INSTALL_SERVICE, layout.NODE_SERVICE)),
     ]

@@ -46,6 +46,7 @@ def bootstrap_env(config: NodeConfig) -> dict[str, EnvValue]:
         "PREPARE_VOLUME_SCRIPT": paths.PREPARE_VOLUME_SCRIPT,
         "SETUP_TLS_SCRIPT": paths.SETUP_TLS_SCRIPT,
         "EXTENSIONS_SCRIPT": paths.EXTENSIONS_SCRIPT,
+        "ON_FAILURE_SCRIPT": paths.ON_FAILURE_SCRIPT,
     }
     if config.profile.runs_chain_node:
         env |= _node(config)

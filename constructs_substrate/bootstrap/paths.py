@@ -31,6 +31,8 @@ ROTATE_KEYS_SCRIPT = script("rotate-session-keys.sh")
 """Run by the construct's SSM document without arguments (see ``node.py``)."""
 SETUP_TLS_SCRIPT = script("setup-tls.sh")
 EXTENSIONS_SCRIPT = script("extensions.sh")
+ON_FAILURE_SCRIPT = script("on-failure.sh")
+"""Run by ``bootstrap.sh`` when a step fails, if an extension wrote it."""
 PROBE_SCRIPT = script("readiness_probe.py")
 RELEASE_KEY_FILE = f"{layout.CONFIG_DIR}/release-key.asc"
 """The release's armored signing key, when it travels with the user data."""

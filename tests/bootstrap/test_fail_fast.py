@@ -287,3 +287,74 @@ def test_the_failure_unit_passes_systemd_analyze(cluster, tmp_path):
     exposure = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", security.stdout).group(1))
     print(f"\n{ext.LAUNCH_FAILED_SERVICE} exposure: {exposure}")
     assert exposure <= 2.0, security.stdout
+
+
+# ---- bootstrap.sh: any failed step runs the failure hook (the cluster's: abandon) ----------------
+
+
+def run_bootstrap(tmp_path: Path, *, prepare_fails: bool = False, install_fails: bool = False):
+    config = CONFIGS["rpc"]()
+    bootstrap = render_bootstrap(config)
+    log = tmp_path / "calls.log"
+    fakes = tmp_path / "fakes"
+    write_executable(fakes / "systemctl", (
+        f'#!/bin/bash\necho "systemctl $*" >> {log}\n'
+        f'[[ "$*" == "start {layout.INSTALL_SERVICE}" && {int(install_fails)} == 1 ]] && exit 1\nexit 0\n'
+    ))
+    prepare = write_executable(tmp_path / "prepare", f'#!/bin/bash\necho "prepare" >> {log}\nexit {int(prepare_fails)}\n')
+    hook = write_executable(tmp_path / "on-failure.sh", f'#!/bin/bash\necho "failure hook" >> {log}\n')
+    env_file = write_env(config, tmp_path / "bootstrap.env", PREPARE_VOLUME_SCRIPT=str(prepare),
+                         ON_FAILURE_SCRIPT=str(hook), EXTENSIONS_SCRIPT=str(tmp_path / "none"))
+    runner = script(bootstrap, paths.BOOTSTRAP_SCRIPT, tmp_path)
+    result = subprocess.run([str(runner), str(env_file)], env=path_with(fakes), capture_output=True, text=True)
+    return result, log.read_text().splitlines()
+
+
+def test_a_failed_bootstrap_step_runs_the_failure_hook_once(tmp_path):
+    result, calls = run_bootstrap(tmp_path, prepare_fails=True)
+    assert result.returncode != 0
+    assert calls == ["prepare", "failure hook"]
+    assert re.search(r"ERROR: the bootstrap failed at line \d+ \(exit status 1\)", result.stderr)
+
+
+def test_a_failed_install_is_left_to_its_unit(tmp_path):
+    """The install unit's OnFailure= abandons; the bootstrap must not abandon a second time."""
+    result, calls = run_bootstrap(tmp_path, install_fails=True)
+    assert result.returncode == 1
+    assert "failure hook" not in calls and calls[-1] == f"systemctl start {layout.INSTALL_SERVICE}"
+    assert f"ERROR: see journalctl -u {layout.INSTALL_SERVICE}" in result.stderr
+
+
+def test_a_good_bootstrap_never_runs_the_hook(tmp_path):
+    result, calls = run_bootstrap(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "failure hook" not in calls
+
+
+def test_the_cluster_failure_hook_starts_the_abandon_for_the_bootstrap(cluster, tmp_path):
+    _, bootstrap = cluster
+    hook = write_executable(tmp_path / "on-failure.sh", bootstrap.file(paths.ON_FAILURE_SCRIPT).content)
+    stubs = tmp_path / "stubs"
+    write_executable(stubs / "systemctl", STUB_SYSTEMCTL)
+    result = subprocess.run([str(hook)], env={**path_with(stubs), "STUB_LOG": str(tmp_path / "log")},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    instance = ext.LAUNCH_FAILED_SERVICE.replace("@", f"@{ext.BOOTSTRAP_UNIT}")
+    assert (tmp_path / "log").read_text() == f"start --no-block {instance}\n"
+    # That instance runs lifecycle-ready.sh with cloud-final.service: its journal is the reason.
+    with FakeAws() as aws:
+        result = run_lifecycle(bootstrap, tmp_path, aws, ext.BOOTSTRAP_UNIT,
+                               journal="bootstrap: ERROR: the bootstrap failed at line 40 (exit status 1)\n")
+    assert result.returncode == 0 and aws.results() == ["ABANDON"]
+    assert "cloud-final.service: bootstrap: ERROR: the bootstrap failed" in result.stderr
+
+
+def test_the_cluster_scripts_pass_shellcheck(cluster, tmp_path):
+    shellcheck = require("shellcheck")
+    _, bootstrap = cluster
+    scripts = [f for f in bootstrap.files if f.content.startswith("#!/bin/bash\n")]
+    assert {ext.LIFECYCLE_SCRIPT, paths.ON_FAILURE_SCRIPT} <= {f.path for f in scripts}
+    written = [str(write_executable(tmp_path / Path(f.path).name, f.content)) for f in scripts]
+    result = subprocess.run([shellcheck, "--severity=style", "--shell=bash", "--external-sources", *written],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

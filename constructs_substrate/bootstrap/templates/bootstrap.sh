@@ -11,6 +11,16 @@ source "$env_file"
 
 log() { printf '%s bootstrap: %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
 
+# Any failing step: say where in the log, then run the failure hook an extension may
+# have written (AutoscalingApiCluster: abandon the launch at once). A failed install
+# is reported by its unit instead (OnFailure=), see step 3.
+set -o errtrace
+failed() {
+  log "ERROR: the bootstrap failed at line $1 (exit status $2); nothing after it ran"
+  [[ ! -x $ON_FAILURE_SCRIPT ]] || "$ON_FAILURE_SCRIPT" || log "the failure hook failed too"
+}
+trap 'failed $LINENO $?' ERR
+
 generate_node_key() {
   # The key never leaves this host and is never printed: the binary writes it to the
   # file (stdout, where a key would be printed without --file, is discarded).
@@ -38,7 +48,8 @@ if [[ $RUNS_NODE == 1 ]]; then
   systemctl start "$INSTALL_SERVICE" || { log "ERROR: see journalctl -u $INSTALL_SERVICE"; exit 1; }
   generate_node_key
   log "step 4: start the node"
-  systemctl enable --now "$NODE_SERVICE"
+  # Fails when a unit it requires failed (that unit reports it, like the install).
+  systemctl enable --now "$NODE_SERVICE" || { log "ERROR: see journalctl -u $NODE_SERVICE"; exit 1; }
 fi
 
 if [[ $PROBE == 1 ]]; then
