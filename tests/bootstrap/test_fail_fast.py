@@ -358,3 +358,25 @@ def test_the_cluster_scripts_pass_shellcheck(cluster, tmp_path):
     result = subprocess.run([shellcheck, "--severity=style", "--shell=bash", "--external-sources", *written],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_whole_cluster_instance_passes_systemd_analyze_verify(cluster, tmp_path):
+    """Every unit with its drop-ins in one root (as test_units does for plain nodes).
+    verify does not check that an OnFailure= target exists, so that is asserted apart."""
+    from test_units import SYSTEMD_UNITS, _root
+
+    analyze = require("systemd-analyze")
+    _, bootstrap = cluster
+    import shutil
+
+    units_copy = tmp_path / "systemd"
+    shutil.copytree(SYSTEMD_UNITS, units_copy, symlinks=True)
+    root = tmp_path / "root"
+    units = _root(bootstrap, units_copy, root)
+    units = [u for u in units if not u.endswith("@.service")]
+    instance = ext.LAUNCH_FAILED_SERVICE.replace("@", f"@{layout.INSTALL_SERVICE}")
+    assert {layout.INSTALL_SERVICE, layout.NODE_SERVICE, ext.RESTORE_SERVICE} <= set(units)
+    result = subprocess.run([analyze, "verify", f"--root={root}", "--man=no", "--generators=no", *units, instance],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
+    assert (root / paths.unit(ext.LAUNCH_FAILED_SERVICE).lstrip("/")).is_file()
