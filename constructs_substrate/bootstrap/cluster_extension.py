@@ -32,6 +32,7 @@ from .. import layout
 from ..cluster.config import ApiClusterConfig, ChainSnapshot
 from . import paths
 from .compact import compact_python
+from .liveness import liveness_files
 from .model import BootstrapExtension, RenderedFile
 from .templating import shell_assignments
 
@@ -375,6 +376,11 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
         *(RenderedFile(on_failure_drop_in_path(unit), shipped(on_failure_drop_in()))
           for unit in (layout.INSTALL_SERVICE, layout.NODE_SERVICE)),
     ]
+    # Replacement (not routing): the liveness watcher, see bootstrap/liveness.py.
+    watcher, watch_commands = liveness_files(
+        config, group_name=group_name, action_script=LIFECYCLE_ACTION, imds_url=IMDS_URL
+    )
+    files += watcher
     packages: tuple[str, ...] = ()
     snapshot = config.snapshot
     if snapshot is not None and snapshot.archive_url is not None:
@@ -389,7 +395,7 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
         files=tuple(files),
         packages=packages,
         # --no-block: the unit may wait hours for the sync; the bootstrap must finish.
-        commands=(f"systemctl enable --now --no-block {LIFECYCLE_SERVICE}",),
+        commands=(f"systemctl enable --now --no-block {LIFECYCLE_SERVICE}", *watch_commands),
     )
 
 

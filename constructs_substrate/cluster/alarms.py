@@ -12,16 +12,28 @@ PERIOD = 60
 SUSTAINED = 5
 """Datapoints in a row before the error-rate and latency alarms fire: one slow minute
 (a node restarting, a burst) is not an incident."""
+FAIL_OPEN_MINUTES = 2
+"""Minutes with no healthy target at all before ``no-ready-nodes`` fires."""
+STUCK_UNREADY_MINUTES = 15
+"""Minutes a target may stay out of rotation before ``unready-nodes`` fires: readiness
+never replaces a node (health check type EC2), so one stuck unready needs a person."""
 MIN_REQUESTS = 20
 """Requests per minute below which the error rate is not judged (2 errors in 10
 requests at night is noise, not a 20% outage)."""
 
 
 class ClusterAlarms(Construct):
-    """Three alarms, each notifying ``topic_arn`` on ALARM and OK:
+    """Five alarms, each notifying ``topic_arn`` on ALARM and OK:
 
     - ``healthy-hosts``: the target group's ``HealthyHostCount`` (minimum over each
       minute) below ``min_healthy`` for 3 minutes, or no data (nothing registered);
+    - ``no-ready-nodes``: ``HealthyHostCount`` (maximum over each minute) below 1 for
+      ``FAIL_OPEN_MINUTES``, or no data: no node passes readiness, so the ALB fails
+      open and routes to all of them (a chain-wide stall, or the whole region broken).
+      Nothing is terminated for it (health check type EC2); a person must look;
+    - ``unready-nodes``: ``UnHealthyHostCount`` (minimum over each minute) at least 1
+      for ``STUCK_UNREADY_MINUTES``: a node out of rotation that is alive (or it would
+      have been replaced) but not recovering;
     - ``error-rate``: (ALB 5xx + node 5xx) / requests above ``error_rate_percent`` for
       5 minutes, when there were at least ``MIN_REQUESTS`` requests a minute. ALB 5xx
       and requests are counted over the whole load balancer (ALB-generated errors
@@ -34,7 +46,7 @@ class ClusterAlarms(Construct):
     alarms on a topic encrypted with it are silently never delivered).
 
     Attributes: ``topic_arn``, ``topic`` / ``key`` (or ``None``), ``healthy_hosts``,
-    ``error_rate``, ``response_time``.
+    ``no_ready_nodes``, ``unready_nodes``, ``error_rate``, ``response_time``.
     """
 
     def __init__(
@@ -67,6 +79,27 @@ class ClusterAlarms(Construct):
             namespace=NAMESPACE, metric_name="HealthyHostCount", dimensions=tg, statistic="Minimum",
             period=PERIOD, evaluation_periods=3, datapoints_to_alarm=3, threshold=min_healthy,
             comparison_operator="LessThanThreshold", treat_missing_data="breaching", **notify,
+        )
+        self.no_ready_nodes = alarm.CloudwatchMetricAlarm(
+            self, "no-ready-nodes", alarm_name=f"{name_prefix}no-ready-nodes",
+            alarm_description=(
+                "No node passes the readiness check: the load balancer fails open and routes to all "
+                "(chain-wide stall?). Nothing is replaced for this; check the chain and the nodes"
+            ),
+            namespace=NAMESPACE, metric_name="HealthyHostCount", dimensions=tg, statistic="Maximum",
+            period=PERIOD, evaluation_periods=FAIL_OPEN_MINUTES, datapoints_to_alarm=FAIL_OPEN_MINUTES,
+            threshold=1, comparison_operator="LessThanThreshold", treat_missing_data="breaching", **notify,
+        )
+        self.unready_nodes = alarm.CloudwatchMetricAlarm(
+            self, "unready-nodes", alarm_name=f"{name_prefix}unready-nodes",
+            alarm_description=(
+                f"A node has failed the readiness check for {STUCK_UNREADY_MINUTES} minutes; it is alive, so it "
+                "is not replaced automatically"
+            ),
+            namespace=NAMESPACE, metric_name="UnHealthyHostCount", dimensions=tg, statistic="Minimum",
+            period=PERIOD, evaluation_periods=STUCK_UNREADY_MINUTES, datapoints_to_alarm=STUCK_UNREADY_MINUTES,
+            threshold=1, comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+            **notify,
         )
 
         def metric(query_id: str, name: str, dimensions: dict[str, str]):

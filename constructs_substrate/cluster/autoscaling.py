@@ -1,6 +1,12 @@
 """``NodeGroup``: the launch template, Auto Scaling group and scaling policies of an
 RPC cluster: new instances are held out of service by a launch lifecycle hook until
-their node is ready, upgrades roll by instance refresh, the size follows load."""
+their node is ready, upgrades roll by instance refresh, the size follows load.
+
+Routing and replacement are separate: the group's health check type is ``EC2``, so a
+node failing the target group's readiness check only leaves rotation; an instance is
+replaced when EC2's status checks fail or when its liveness watcher reports it
+``Unhealthy`` (``SetInstanceHealth``) after its node stayed dead for the liveness
+window (docs/autoscaling-api-cluster.md, "Routing and replacement")."""
 
 from __future__ import annotations
 
@@ -27,11 +33,18 @@ instance: it has gathered the fewest long-lived WebSocket connections."""
 
 def lifecycle_statements(group_arn: str) -> list[dict]:
     """What ``lifecycle_action.py`` needs: complete (and heartbeat) lifecycle actions
-    of this one group."""
+    of this one group, and report its own instance unhealthy (the liveness watcher).
+    ``SetInstanceHealth`` takes only an instance id; the policy limits it to instances
+    of this group (the action supports the ``autoScalingGroup`` resource type)."""
     return [{
         "Sid": "CompleteOwnLaunchLifecycleAction",
         "Effect": "Allow",
         "Action": ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
+        "Resource": [group_arn],
+    }, {
+        "Sid": "ReportOwnInstanceUnhealthy",
+        "Effect": "Allow",
+        "Action": ["autoscaling:SetInstanceHealth"],
         "Resource": [group_arn],
     }]
 
@@ -171,7 +184,11 @@ class NodeGroup(Construct):
             mixed_instances_policy=mixed,
             capacity_rebalance=True if config.spot is not None else None,
             target_group_arns=list(target_group_arns),
-            health_check_type="ELB",
+            # EC2, not ELB: readiness (the target group) routes, it never terminates.
+            # A chain-wide stall makes every target unhealthy at once; with ELB the
+            # group would replace the whole fleet and each replacement would sync again.
+            # Dead nodes are reported by the liveness watcher (SetInstanceHealth).
+            health_check_type="EC2",
             health_check_grace_period=config.health_check_grace_seconds,
             default_instance_warmup=config.health_check_grace_seconds,
             # The hook exists before the first instance launches (a separate hook resource

@@ -29,6 +29,11 @@ MAX_LIFECYCLE_WAIT = 172800
 MAX_HOST_NAMES = 5
 """An ALB rule condition holds at most five values: the regional name plus four."""
 ARCHIVE_FORMATS = ("tar", "tar.gz", "tar.zst", "tar.lz4")
+NODE_RESTART_SECONDS = 120
+"""``RestartSec`` of ``substrate-node.service`` (a test checks the template): a crashed
+node is restarted by systemd after this long."""
+NODE_START_SECONDS = 60
+"""Allowance for a restarted node to open its database and answer RPC again."""
 
 _TLS13_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,32}$")
@@ -103,6 +108,37 @@ class LoadBalancerConfig(Model):
         return value
 
 
+class LivenessConfig(Model):
+    """When an instance is replaced (not merely taken out of rotation): the on-instance
+    liveness watcher reports it ``Unhealthy`` once the probe's ``GET /live`` (the node
+    answers JSON-RPC at all) has failed continuously for ``window_seconds``. A stalled
+    chain, finality lag, a node behind the network or clients saturating it never do."""
+
+    window_seconds: int = Field(default=300, ge=60, le=86400)
+    """Seconds ``/live`` must fail without a break before the instance is replaced.
+    Must exceed what a crash the node's unit heals takes: ``RestartSec`` (120 s) plus a
+    start allowance (60 s). Default: 300 (5 min): a node dead or wedged for minutes is
+    replaced, a restart is not; the probe's ``--live-seconds`` (30 s) comes on top."""
+    poll_seconds: int = Field(default=10, ge=1, le=300)
+    """Seconds between the watcher's ``/live`` requests. Default: 10."""
+
+    @model_validator(mode="after")
+    def _window(self) -> "LivenessConfig":
+        floor = NODE_RESTART_SECONDS + NODE_START_SECONDS
+        if self.window_seconds <= floor:
+            raise ConfigError.of(
+                "window_seconds",
+                f"must exceed the node unit's RestartSec ({NODE_RESTART_SECONDS} s) plus a start allowance "
+                f"({NODE_START_SECONDS} s) = {floor} s, or a crash systemd heals would replace the instance; "
+                f"got {self.window_seconds}",
+            )
+        if self.poll_seconds * 3 > self.window_seconds:
+            raise ConfigError.of(
+                "poll_seconds", f"poll at least 3 times per window ({self.window_seconds} s); got {self.poll_seconds}"
+            )
+        return self
+
+
 class RollingUpdateConfig(Model):
     """How an instance refresh replaces instances when the launch template changes
     (release pin, flags, AMI pin, volume settings)."""
@@ -110,9 +146,11 @@ class RollingUpdateConfig(Model):
     min_healthy_percentage: int = Field(default=100, ge=0, le=100)
     """Capacity (percent of desired) kept in service during a refresh. Default: 100:
     new instances are launched and become ready before old ones are drained."""
-    max_healthy_percentage: int = Field(default=150, ge=100, le=200)
+    max_healthy_percentage: int = Field(default=200, ge=100, le=200)
     """Capacity allowed above desired during a refresh (at most 100 points above the
-    minimum). Default: 150: up to half the group is replaced at a time."""
+    minimum). Default: 200: the whole group's replacements launch and sync at once,
+    so a refresh takes one sync time instead of one per batch, while every old
+    instance keeps serving until its replacement is in service and warmed up."""
 
     @model_validator(mode="after")
     def _range(self) -> "RollingUpdateConfig":
@@ -125,7 +163,7 @@ class RollingUpdateConfig(Model):
             raise ConfigError.of(
                 "max_healthy_percentage",
                 "with min_healthy_percentage 100 a refresh needs room above 100% to launch "
-                "replacements first; raise it (e.g. 150) or lower min_healthy_percentage",
+                "replacements first; raise it (e.g. 200) or lower min_healthy_percentage",
             )
         return self
 
@@ -330,6 +368,8 @@ class ApiClusterConfig(Model):
     """Chain data for new instances. Default: none (warp sync for pruned nodes)."""
     alarms: AlarmConfig = AlarmConfig()
     """Alarms and their SNS topic. Default: see :class:`AlarmConfig`."""
+    liveness: LivenessConfig = LivenessConfig()
+    """When a dead node's instance is replaced. Default: see :class:`LivenessConfig`."""
     listener_rule_priority: int | None = Field(default=None, ge=1, le=49999)
     """Priority of the cluster's ``/ready`` rule on the HTTPS listener; its host rule
     takes the next number (both unique per listener). Default: the next free priorities."""
@@ -497,6 +537,7 @@ __all__ = [
     "ApiClusterConfig",
     "ChainSnapshot",
     "HealthCheckConfig",
+    "LivenessConfig",
     "LoadBalancerConfig",
     "RollingUpdateConfig",
     "SpotConfig",

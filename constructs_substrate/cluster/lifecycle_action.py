@@ -1,11 +1,17 @@
-"""Completes, abandons or heartbeats this instance's Auto Scaling lifecycle action.
+"""Completes, abandons or heartbeats this instance's Auto Scaling lifecycle action,
+or reports the instance unhealthy.
 
 Run on the instance by ``lifecycle-ready.sh`` (see
 ``constructs_substrate/bootstrap/cluster_extension.py``) once the readiness probe
 answers 200 (``complete``: result ``CONTINUE``), while it waits (``heartbeat``), or
-when the node was not ready in time (``abandon``: result ``ABANDON``)::
+when the node was not ready in time (``abandon``: result ``ABANDON``); and by the
+liveness watcher (``constructs_substrate/bootstrap/liveness.py``) when the node has
+not answered JSON-RPC for the liveness window (``unhealthy``: ``SetInstanceHealth``
+with ``HealthStatus=Unhealthy`` and ``ShouldRespectGracePeriod=true``; the group then
+replaces the instance)::
 
     python3 lifecycle_action.py complete|abandon|heartbeat --group NAME --hook NAME
+    python3 lifecycle_action.py unhealthy --group NAME
 
 The request is signed with SigV4 using the instance role's credentials from IMDSv2,
 with the Python 3 standard library only: Ubuntu 24.04 has no ``awscli`` package, and
@@ -70,15 +76,18 @@ def sign(method, query, headers, body, region, service, key_id, secret, now):
 
 
 def main(argv=None):
-    """Sign and send one ``CompleteLifecycleAction`` (``CONTINUE`` or ``ABANDON``) or
-    ``RecordLifecycleActionHeartbeat`` for this instance."""
+    """Sign and send one ``CompleteLifecycleAction`` (``CONTINUE`` or ``ABANDON``),
+    ``RecordLifecycleActionHeartbeat`` or ``SetInstanceHealth`` (``Unhealthy``) for
+    this instance."""
     p = argparse.ArgumentParser(description="Complete, abandon or heartbeat this instance's lifecycle action")
-    p.add_argument("action", choices=["complete", "abandon", "heartbeat"])
+    p.add_argument("action", choices=["complete", "abandon", "heartbeat", "unhealthy"])
     p.add_argument("--group", required=True)
-    p.add_argument("--hook", required=True)
+    p.add_argument("--hook", default="", help="required except for unhealthy")
     p.add_argument("--imds", default="http://169.254.169.254")
     p.add_argument("--endpoint", default="", help="API endpoint URL; default: the region's")
     a = p.parse_args(argv)
+    if a.action != "unhealthy" and not a.hook:
+        p.error(f"{a.action} needs --hook")
 
     (instance, region, role), get = imds(a.imds, [
         "meta-data/instance-id", "meta-data/placement/region", "meta-data/iam/security-credentials/"])
@@ -88,7 +97,11 @@ def main(argv=None):
     except urllib.error.URLError:
         state = "unknown"
     params = {"AutoScalingGroupName": a.group, "LifecycleHookName": a.hook, "InstanceId": instance, "Version": "2011-01-01"}
-    if a.action in ("complete", "abandon"):
+    if a.action == "unhealthy":
+        # The API takes no group; the role's policy allows it on this group only.
+        params = {"Action": "SetInstanceHealth", "InstanceId": instance, "HealthStatus": "Unhealthy",
+                  "ShouldRespectGracePeriod": "true", "Version": "2011-01-01"}
+    elif a.action in ("complete", "abandon"):
         result = "CONTINUE" if a.action == "complete" else "ABANDON"
         params |= {"Action": "CompleteLifecycleAction", "LifecycleActionResult": result}
     else:
@@ -106,7 +119,7 @@ def main(argv=None):
     headers["authorization"] = sign(
         "POST", "", headers, body, region, "autoscaling",
         creds["AccessKeyId"], creds["SecretAccessKey"], now)
-    what = f"{a.action} {a.group}/{a.hook} {instance} (target state {state})"
+    what = f"{a.action} {a.group}/{a.hook or '-'} {instance} (target state {state})"
     try:
         http(url + "/", body, headers, "POST")
     except urllib.error.HTTPError as error:

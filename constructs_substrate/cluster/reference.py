@@ -24,6 +24,7 @@ MODELS: tuple[type[BaseModel], ...] = (
     config.HealthCheckConfig,
     config.LoadBalancerConfig,
     config.RollingUpdateConfig,
+    config.LivenessConfig,
     config.WarmPoolConfig,
     config.SpotConfig,
     config.ChainSnapshot,

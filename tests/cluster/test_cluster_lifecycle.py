@@ -93,7 +93,8 @@ def test_env_files_are_valid_bash_and_hold_the_rendered_values(rendered, tmp_pat
 
 def test_lifecycle_unit_is_enabled_without_blocking_the_bootstrap(rendered):
     _, extension = rendered
-    assert extension.commands == ("systemctl enable --now --no-block substrate-lifecycle.service",)
+    assert extension.commands == ("systemctl enable --now --no-block substrate-lifecycle.service",
+                                  "systemctl enable --now --no-block substrate-liveness.service")
     assert set(extension.packages) == {"aria2", "zstd"}
 
 

@@ -190,21 +190,25 @@ def test_snapshot_parameter_is_read_from_ssm(stacks):
     assert "/substrate/polkadot/data-snapshot" in parameters
 
 
-def test_instance_role_may_only_complete_its_own_groups_lifecycle_action(stacks):
+def test_instance_role_may_only_act_on_its_own_group(stacks):
+    # Complete its launch lifecycle action, and report itself unhealthy (liveness watcher).
     document = stacks["default"]
     (policy,) = [p for k, p in resources(document, "aws_iam_role_policy").items() if k.startswith("api_")]
-    (statement,) = json.loads(policy["policy"])["Statement"]
-    assert sorted(statement["Action"]) == ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
+    lifecycle, health = json.loads(policy["policy"])["Statement"]
+    assert sorted(lifecycle["Action"]) == ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
+    assert health["Action"] == ["autoscaling:SetInstanceHealth"] and health["Effect"] == "Allow"
     group = only(document, "aws_autoscaling_group")
-    (resource,) = statement["Resource"]
-    assert resource.endswith(f":autoScalingGroup:*:autoScalingGroupName/{group['name']}")
+    for statement in (lifecycle, health):
+        (resource,) = statement["Resource"]
+        assert resource.endswith(f":autoScalingGroup:*:autoScalingGroupName/{group['name']}")
     attachment = only(document, "aws_iam_role_policy_attachment")
     assert attachment["policy_arn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
-def test_group_uses_elb_health_and_the_launch_hook(stacks):
+def test_group_uses_ec2_health_and_the_launch_hook(stacks):
+    # Readiness (the target groups) routes; it never terminates: health check type EC2.
     group = only(stacks["default"], "aws_autoscaling_group")
-    assert group["health_check_type"] == "ELB"
+    assert group["health_check_type"] == "EC2"
     assert group["health_check_grace_period"] == CONFIGS["default"].health_check_grace_seconds == 60
     assert group["initial_lifecycle_hook"] == [{
         "name": "wait-until-ready", "lifecycle_transition": "autoscaling:EC2_INSTANCE_LAUNCHING",
@@ -231,7 +235,7 @@ def test_launch_template_changes_roll_by_instance_refresh(stacks):
     assert group["launch_template"]["version"].endswith(".latest_version}")
     assert group["instance_refresh"] == {
         "strategy": "Rolling",
-        "preferences": {"min_healthy_percentage": 100, "max_healthy_percentage": 150,
+        "preferences": {"min_healthy_percentage": 100, "max_healthy_percentage": 200,
                         "instance_warmup": "60", "skip_matching": True},
     }
 
@@ -244,7 +248,8 @@ def test_user_data_carries_the_lifecycle_unit(stacks):
     cloud_config = gzip.decompress(base64.b64decode(template["user_data"])).decode()
     assert "substrate-lifecycle.service" in cloud_config
     assert "GROUP_NAME=" in cloud_config and "HOOK_NAME=wait-until-ready" in cloud_config
-    assert "--rpc-max-connections" in cloud_config
+    assert "substrate-liveness.service" in cloud_config and "PROBE_LIVE_URL=http://127.0.0.1:9955/live" in cloud_config
+    assert "--experimental-rpc-endpoint" in cloud_config and ",max-connections=" in cloud_config
 
 
 # ---- scaling ---------------------------------------------------------------------------
@@ -278,13 +283,22 @@ def test_alarms_cover_healthy_hosts_error_rate_and_latency(stacks):
     document = stacks["default"]
     alarms = {a["alarm_name"].rsplit("-", 2)[-2] + "-" + a["alarm_name"].rsplit("-", 1)[-1]: a
               for a in resources(document, "aws_cloudwatch_metric_alarm").values()}
-    assert set(alarms) == {"healthy-hosts", "error-rate", "response-time"}
+    assert set(alarms) == {"healthy-hosts", "ready-nodes", "unready-nodes", "error-rate", "response-time"}
     topic = ref("aws_sns_topic", document, "topic", "arn")
     for alarm in alarms.values():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]
     hosts = alarms["healthy-hosts"]
     assert hosts["metric_name"] == "HealthyHostCount" and hosts["comparison_operator"] == "LessThanThreshold"
     assert hosts["threshold"] == 2 and hosts["treat_missing_data"] == "breaching"
+    # Chain-wide stall: no target healthy, the ALB fails open; alarm, never replace.
+    none_ready = next(a for a in alarms.values() if a["alarm_name"].endswith("no-ready-nodes"))
+    assert none_ready["metric_name"] == "HealthyHostCount" and none_ready["statistic"] == "Maximum"
+    assert none_ready["threshold"] == 1 and none_ready["comparison_operator"] == "LessThanThreshold"
+    assert none_ready["treat_missing_data"] == "breaching" and none_ready["evaluation_periods"] == 2
+    assert none_ready["dimensions"] == hosts["dimensions"]
+    stuck = alarms["unready-nodes"]
+    assert stuck["metric_name"] == "UnHealthyHostCount" and stuck["statistic"] == "Minimum"
+    assert stuck["comparison_operator"] == "GreaterThanOrEqualToThreshold" and stuck["evaluation_periods"] == 15
     queries = {q["id"]: q for q in alarms["error-rate"]["metric_query"]}
     assert queries["elb5xx"]["metric"]["metric_name"] == "HTTPCode_ELB_5XX_Count"
     assert queries["node5xx"]["metric"]["metric_name"] == "HTTPCode_Target_5XX_Count"
