@@ -45,6 +45,9 @@ LAUNCH_FAILED_SERVICE = "substrate-launch-failed@.service"
 ON_FAILURE = "OnFailure=substrate-launch-failed@%n.service"
 FAILURE_LOG_LINES = 15
 """How many of the failed unit's last journal lines are logged as the reason."""
+MAX_NODE_RESTARTS = 3
+"""Automatic node restarts (``NRestarts``, 2 min apart) after which a launching instance
+is abandoned: its node crash-loops."""
 RESTORE_SERVICE = "substrate-restore.service"
 RESTORE_SCRIPT = paths.script("restore-snapshot.sh")
 RESTORE_ENV = f"{layout.CONFIG_DIR}/restore.env"
@@ -88,18 +91,33 @@ action() {
   python3 "$ACTION_SCRIPT" "${args[@]}"
 }
 
-if [[ -n ${2:-} ]]; then
-  unit=$2
-  log "$unit failed; abandoning the launch now (the group replaces this instance). Its last log lines:"
-  journalctl --unit="$unit" --lines="$LOG_LINES" --output=cat --no-pager 2>&1 | while IFS= read -r line; do
-    log "$unit: $line"
-  done || true
+abandon_now() {  # retried: the instance cannot become ready, so do not wait for the hook
   for attempt in 1 2 3 4 5; do
     action abandon && exit 0
     log "abandon attempt $attempt failed"
     sleep $((attempt * 5))
   done
   exit 1
+}
+
+# A node that keeps crashing never reaches its start limit (RestartSec=120), so the
+# wait counts its automatic restarts (best effort: systemctl may not reach systemd
+# from the sandbox; then this check never fires and the deadline still applies).
+crash_looping() {
+  local restarts
+  restarts=$(systemctl show --property=NRestarts --value "$NODE_UNIT" 2>/dev/null) || return 1
+  [[ $restarts =~ ^[0-9]+$ ]] || return 1
+  ((restarts >= MAX_NODE_RESTARTS)) || return 1
+  log "$NODE_UNIT restarted $restarts times while launching (journalctl -u $NODE_UNIT); abandoning the launch now"
+}
+
+if [[ -n ${2:-} ]]; then
+  unit=$2
+  log "$unit failed; abandoning the launch now (the group replaces this instance). Its last log lines:"
+  journalctl --unit="$unit" --lines="$LOG_LINES" --output=cat --no-pager 2>&1 | while IFS= read -r line; do
+    log "$unit: $line"
+  done || true
+  abandon_now
 fi
 
 ready() {
@@ -113,6 +131,9 @@ deadline=$((SECONDS + TIMEOUT_SECONDS - ${uptime%.*} - 60))
 next_heartbeat=$((SECONDS + HEARTBEAT_SECONDS))
 log "waiting for $PROBE_URL to answer 200 (at most $((deadline - SECONDS)) s)"
 until ready; do
+  if crash_looping; then
+    abandon_now
+  fi
   if ((SECONDS >= deadline)); then
     log "not ready in time; abandoning the launch (the group replaces this instance)"
     action abandon || log "abandon failed; the hook's own timeout will abandon it"
@@ -324,6 +345,8 @@ def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) 
         "ENDPOINT_URL": "",
         "UPTIME_FILE": "/proc/uptime",
         "LOG_LINES": FAILURE_LOG_LINES,
+        "NODE_UNIT": layout.NODE_SERVICE,
+        "MAX_NODE_RESTARTS": MAX_NODE_RESTARTS,
     }
 
 

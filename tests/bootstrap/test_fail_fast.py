@@ -154,7 +154,8 @@ esac
 
 
 def run_lifecycle(bootstrap, tmp_path: Path, aws: FakeAws, *args: str, probe_url: str = "http://127.0.0.1:9/ready",
-                  journal: str = "") -> subprocess.CompletedProcess:
+                  journal: str = "", systemctl: str = STUB_SYSTEMCTL, timeout: int | None = None,
+                  restarts: str = "0") -> subprocess.CompletedProcess:
     files = {f.path: f for f in bootstrap.files}
     lifecycle = write_executable(tmp_path / "lifecycle-ready.sh", files[ext.LIFECYCLE_SCRIPT].content)
     action = tmp_path / "lifecycle_action.py"
@@ -163,14 +164,17 @@ def run_lifecycle(bootstrap, tmp_path: Path, aws: FakeAws, *args: str, probe_url
     (tmp_path / "journal").write_text(journal)
     stubs = tmp_path / "stubs"
     write_executable(stubs / "journalctl", STUB_JOURNALCTL)
-    write_executable(stubs / "systemctl", STUB_SYSTEMCTL)
+    write_executable(stubs / "systemctl", systemctl)
     env = ext.lifecycle_env(cluster_config(), group_name=GROUP, hook_name=HOOK)
+    if timeout is not None:
+        env["TIMEOUT_SECONDS"] = timeout
     env.update(PROBE_URL=probe_url, POLL_SECONDS=1, ACTION_SCRIPT=str(action), IMDS_URL=aws.url, ENDPOINT_URL=aws.url,
                UPTIME_FILE=str(tmp_path / "uptime"))
     env_file = tmp_path / "lifecycle.env"
     env_file.write_text(shell_assignments(env))
     environment = {k: v for k, v in path_with(stubs).items() if not k.lower().endswith("_proxy")}
-    environment |= {"STUB_LOG": str(tmp_path / "stub.log"), "STUB_JOURNAL": str(tmp_path / "journal")}
+    environment |= {"STUB_LOG": str(tmp_path / "stub.log"), "STUB_JOURNAL": str(tmp_path / "journal"),
+                    "STUB_RESTARTS": restarts}
     return subprocess.run([str(lifecycle), str(env_file), *args], capture_output=True, text=True, timeout=60, env=environment)
 
 
@@ -380,3 +384,28 @@ def test_the_whole_cluster_instance_passes_systemd_analyze_verify(cluster, tmp_p
                             capture_output=True, text=True)
     assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
     assert (root / paths.unit(ext.LAUNCH_FAILED_SERVICE).lstrip("/")).is_file()
+
+
+STUB_SYSTEMCTL_RESTARTS = """#!/bin/bash
+# Stand-in for systemctl show: the node unit has restarted $STUB_RESTARTS times.
+set -euo pipefail
+printf '%s\\n' "$*" >> "$STUB_LOG"
+[[ $1 == show && $* == *--property=NRestarts* ]] && { echo "$STUB_RESTARTS"; exit 0; }
+exit 1
+"""
+
+
+@pytest.mark.parametrize("restarts", ["3", "1", "", "[not set]"])
+def test_a_crash_looping_node_abandons_while_launching(cluster, tmp_path, restarts):
+    _, bootstrap = cluster
+    with FakeAws() as aws:
+        started = time.monotonic()
+        # The probe never answers; the deadline: 63 s budget - 1 s uptime - 60 s = about 2 s.
+        result = run_lifecycle(bootstrap, tmp_path, aws, systemctl=STUB_SYSTEMCTL_RESTARTS, timeout=63, restarts=restarts)
+    elapsed = time.monotonic() - started
+    assert aws.results() == ["ABANDON"], result.stderr
+    if restarts == "3":
+        assert result.returncode == 0 and elapsed < 2, elapsed  # at the first poll
+        assert f"{layout.NODE_SERVICE} restarted 3 times while launching" in result.stderr
+    else:  # not crash-looping (or systemctl unusable): only the deadline abandons
+        assert result.returncode == 1 and "not ready in time" in result.stderr
