@@ -16,7 +16,7 @@ Mapping, ALB → HAProxy (``HealthCheck``/``TargetGroup`` in :func:`from_synth`)
 | ``aws_lb.idle_timeout`` | ``timeout client``/``server``/``tunnel`` | |
 | fail open (all targets unhealthy → all get traffic) | each server twice: checked primaries plus the same addresses as ``backup`` servers without checks, ``option allbackups`` | backups are used only when no primary is UP, then all at once; ``nbsrv(rpc)`` counts the primaries |
 | a target turning unhealthy: no new requests, in-flight ones continue | default (no ``on-marked-down shutdown-sessions``) | the ALB guide documents no termination of an unhealthy target's connections (the NLB guide does: TCP RST) |
-| ``deregistration_delay`` | runtime API ``set server … state drain``, then ``maint`` + ``shutdown sessions`` after the delay (:meth:`HAProxy.deregister`) | it applies to deregistration (scale-in, instance refresh, replacement), never to failing health checks |
+| ``deregistration_delay`` | runtime API ``set server … state drain``, then ``maint`` + ``shutdown sessions`` once no session is left or the delay has passed (:meth:`HAProxy.deregister`) | it applies to deregistration (scale-in, instance refresh, replacement), never to failing health checks |
 
 Differences kept on purpose: an ALB needs one passing check after registration, HAProxy
 2.6 starts every server UP (the box starts HAProxy only once every probe answers 200);
@@ -208,25 +208,30 @@ class HAProxy:
         return {r["svname"]: r["status"] for r in rows
                 if r["pxname"] == BACKEND and r["svname"] in {s.name for s in self.servers}}
 
-    def deregister(self, name: str, delay: float | None = None) -> None:
-        """What the ALB does on deregistration: stop new requests (drain), let in-flight
-        ones finish for ``deregistration_delay`` seconds, then cut them (maint)."""
+    def deregister(self, name: str, delay: float | None = None) -> float:
+        """What the ALB does when the group deregisters a target (scale-in, instance
+        refresh, replacement): no new requests (drain); in-flight ones may finish for up
+        to ``deregistration_delay`` seconds, and with none left the deregistration
+        completes at once (AWS documents both); then the rest are cut (maint). Returns
+        the seconds it took."""
         delay = self.group.deregistration_delay if delay is None else delay
-        for server in (name, f"{name}-failopen"):
+        start = time.monotonic()
+        names = (name, f"{name}-failopen")
+        for server in names:
             self.command(f"set server {BACKEND}/{server} state drain")
-        time.sleep(delay)
-        for server in (name, f"{name}-failopen"):
+        while time.monotonic() - start < delay and self.sessions(names) > 0:
+            time.sleep(0.2)
+        for server in names:
             self.command(f"set server {BACKEND}/{server} state maint")
             self.command(f"shutdown sessions server {BACKEND}/{server}")
+        return time.monotonic() - start
+
+    def sessions(self, names) -> int:
+        rows = csv.DictReader(io.StringIO(self.command("show stat").lstrip("# ")))
+        return sum(int(r["scur"] or 0) for r in rows if r["pxname"] == BACKEND and r["svname"] in names)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 class StateLog:
@@ -275,6 +280,17 @@ class StateLog:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _free_port() -> int:

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import yaml
 
-from .haproxy import HAProxy, Server, StateLog, TargetGroup, from_synth
+from .haproxy import HAProxy, Server, StateLog, TargetGroup, from_synth, stop_process
 from .rpc_shim import NODE_HEADER, RpcShim
 
 BLOCK_SECONDS = 2.0
@@ -63,6 +63,13 @@ NODES = ("n1", "n2", "n3")
 
 PROBE_UNIT = "/etc/systemd/system/substrate-probe.service"
 NODE_ARGS = "/etc/substrate/node.args"
+LIVENESS_UNIT = "/etc/systemd/system/substrate-liveness.service"
+LIVENESS_ENV = "/etc/substrate/liveness.env"
+LIFECYCLE_ACTION = "/usr/local/lib/substrate/lifecycle_action.py"
+LIVENESS_WINDOW_SECONDS = 20
+"""The only shortened timing in the box: the watcher's ``WINDOW_SECONDS`` (rendered:
+``LivenessConfig.window_seconds``, 300 s by default), so the kill case fits in CI. Both
+are printed; every other value of the watcher's env file is kept."""
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -91,6 +98,27 @@ class Artifacts:
     def node_option(self, name: str) -> str | None:
         args = self.node_args
         return args[args.index(name) + 1] if name in args else None
+
+    def rpc_endpoints(self) -> list[dict[str, str]]:
+        """The node's JSON-RPC listeners as rendered: each ``--experimental-rpc-endpoint``
+        (``listen-addr=IP:PORT,key=value,...``), or the single ``--rpc-port`` listener."""
+        args = self.node_args
+        endpoints = [dict(item.split("=", 1) for item in args[i + 1].split(","))
+                     for i, arg in enumerate(args) if arg == "--experimental-rpc-endpoint"]
+        if endpoints:
+            return endpoints
+        listener = {"listen-addr": f"0.0.0.0:{self.node_option('--rpc-port') or 9944}"}
+        if self.node_option("--rpc-max-connections"):
+            listener["max-connections"] = self.node_option("--rpc-max-connections")
+        return [listener]
+
+    def rpc_endpoint(self, port: int) -> dict[str, str] | None:
+        return next((e for e in self.rpc_endpoints() if int(e["listen-addr"].rsplit(":", 1)[1]) == port), None)
+
+    @property
+    def liveness(self) -> bool:
+        """Whether the user data renders the liveness watcher."""
+        return LIVENESS_ENV in self.files
 
 
 def exec_start(unit: str) -> list[str]:
@@ -156,6 +184,21 @@ def _wait_log(path: Path, pattern: bytes, process: subprocess.Popen, within: flo
         time.sleep(0.1)
 
 
+def fake_aws():
+    """A new ``FakeAws`` (IMDSv2 + Auto Scaling Query API, SigV4 checked) from
+    ``tests/cluster/test_cluster_lifecycle.py``, serving on a thread. That module imports
+    its sibling ``cluster_stacks`` by name, as pytest does when it collects the folder."""
+    folder = str(Path(__file__).resolve().parents[2] / "cluster")
+    if folder not in sys.path:
+        sys.path.append(folder)
+    from test_cluster_lifecycle import FakeAws
+
+    aws = FakeAws()
+    aws.answer = (200, "<SetInstanceHealthResponse/>")
+    threading.Thread(target=aws.server.serve_forever, daemon=True).start()
+    return aws
+
+
 # --------------------------------------------------------------------------- nodes
 
 
@@ -167,7 +210,9 @@ class Node:
         self.chopsticks = chopsticks
         self.frozen = False
         self.killed = False
-        self.shim = RpcShim(name, chopsticks.url, max_connections=BOX_MAX_CONNECTIONS)
+        private = [e for e in artifacts.rpc_endpoints() if e["listen-addr"].startswith("127.")]
+        private_cap = int(private[0].get("max-connections", 100)) if private else None
+        self.shim = RpcShim(name, chopsticks, max_connections=BOX_MAX_CONNECTIONS, private_max_connections=private_cap)
         self.lock = threading.Lock()
         """Held while a block is built, so a catch-up and the producer do not interleave."""
         self.probe_rpc_url, self.probe_listener = self._probe_rpc_target(artifacts)
@@ -180,18 +225,61 @@ class Node:
             # sys.executable stands for the unit's /usr/bin/python3 (any Python >= 3.10).
             self.probe = subprocess.Popen([sys.executable, str(self.probe_script), *self.probe_args],
                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        match = _wait_log(self.probe_log, rb"serving /ready and /metrics on [\d.]+:(\d+)", self.probe, 20)
+        try:
+            match = _wait_log(self.probe_log, rb"serving [^\n]* on [\d.]+:(\d+) for node", self.probe, 20)
+        except BaseException:
+            self.probe.kill()
+            self.probe.wait()
+            self.shim.close()
+            raise
         self.probe_port = int(match.group(1))
         self.probe_url = f"http://127.0.0.1:{self.probe_port}"
         self.liveness = None
 
     def _probe_rpc_target(self, artifacts: Artifacts) -> tuple[str, str]:
+        """The shim port standing for the listener the rendered ``--rpc-url`` names: the
+        private one when that listener is bound to loopback only, else the public one."""
         rendered = artifacts.probe_option("--rpc-url") or "http://127.0.0.1:9944"
         port = int(rendered.rsplit(":", 1)[1].split("/")[0])
-        public = int(artifacts.node_option("--rpc-port") or 9944)
-        if port == public:
-            return self.shim.public_url, "public"
-        return self.shim.private_url, "private"
+        endpoint = artifacts.rpc_endpoint(port)
+        if endpoint is None:
+            raise AssertionError(f"the probe's --rpc-url {rendered} names no listener of the node: {artifacts.rpc_endpoints()}")
+        if endpoint["listen-addr"].startswith("127."):
+            return self.shim.private_url, "private"
+        return self.shim.public_url, "public"
+
+    def start_liveness(self, artifacts: Artifacts, aws) -> None:
+        """The rendered watcher (script + env file), pointed at this node's probe and at
+        ``aws`` (fake IMDS + Auto Scaling); only WINDOW_SECONDS is shortened."""
+        self.aws = aws
+        (script_path,) = exec_start(artifacts.files[LIVENESS_UNIT])[:1]
+        script = self.workdir / "liveness-watch.sh"
+        script.write_text(artifacts.files[script_path])
+        script.chmod(0o755)
+        action = self.workdir / "lifecycle_action.py"
+        action.write_text(artifacts.files[LIFECYCLE_ACTION])
+        overrides = {
+            "PROBE_LIVE_URL": self.probe_url + "/live", "IMDS_URL": aws.url, "ENDPOINT_URL": aws.url,
+            "ACTION_SCRIPT": str(action), "REPORTED_FILE": str(self.workdir / "liveness-reported"),
+            "WINDOW_SECONDS": str(LIVENESS_WINDOW_SECONDS),
+        }
+        # Later assignments win when bash sources the file: the rendered values stay visible above.
+        env = artifacts.files[LIVENESS_ENV] + "# region in a box:\n" + "".join(
+            f"{k}={shlex.quote(v)}\n" for k, v in overrides.items())
+        env_file = self.workdir / "liveness.env"
+        env_file.write_text(env)
+        self.liveness_log = self.workdir / "liveness.log"
+        environment = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+        with self.liveness_log.open("wb") as log:
+            self.liveness = subprocess.Popen([str(script), str(env_file)], stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, env=environment, start_new_session=True)
+
+    def unhealthy_reports(self) -> list[float]:
+        """Times of the SetInstanceHealth calls this node's watcher made."""
+        aws = getattr(self, "aws", None)
+        if aws is None:
+            return []
+        return [c["time"] for c in aws.calls if c["params"].get("Action") == "SetInstanceHealth"]
 
     def _rewrite(self, args: list[str]) -> list[str]:
         out = list(args)
@@ -227,14 +315,14 @@ class Node:
         return http_get(self.probe_url + "/live")
 
     def close(self) -> None:
-        if self.liveness is not None:
-            self.liveness.stop()
-        if self.probe.poll() is None:
-            self.probe.terminate()
-            try:
-                self.probe.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.probe.kill()
+        if self.liveness is not None and self.liveness.poll() is None:
+            os.killpg(self.liveness.pid, signal.SIGTERM)  # the script and its sleep/curl
+            self.liveness.wait(timeout=10)
+        aws = getattr(self, "aws", None)
+        if aws is not None:
+            aws.server.shutdown()
+            aws.server.server_close()
+        stop_process(self.probe)
         self.shim.close()
         self.chopsticks.terminate()
 
@@ -378,6 +466,18 @@ class Region:
     def in_rotation(self) -> dict[str, bool | None]:
         return {n.name: self.states.in_rotation(n.name) for n in self.nodes}
 
+    def start_liveness(self) -> bool:
+        """Start every node's rendered liveness watcher (when the user data has one).
+        Started by the test when its phase begins, not at build: with the window
+        shortened to :data:`LIVENESS_WINDOW_SECONDS`, a SIGSTOP held for the stall case
+        would otherwise count as "wedged for minutes"."""
+        if not self.artifacts.liveness:
+            return False
+        for node in self.nodes:
+            if node.liveness is None:
+                node.start_liveness(self.artifacts, fake_aws())
+        return True
+
     def wait_all_ready(self, within: float) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
@@ -395,18 +495,28 @@ class Region:
 
 
 def build_region(workdir: Path, start_chopsticks) -> Region:
-    """Start everything; returns once every probe answers 200 and HAProxy routes to all."""
-    with ThreadPoolExecutor(len(NODES)) as pool:
-        futures = [pool.submit(start_chopsticks, workdir / f"chopsticks-{name}.log") for name in NODES]
-        artifacts = artifacts_from_synth(synthesize())  # while the nodes boot
-        chains = [f.result() for f in futures]
-    nodes: list[Node] = []
+    """Start everything; returns once every probe answers 200 and HAProxy routes to all.
+    On any failure, everything started so far is stopped again."""
+    cleanup: list = []
     try:
+        with ThreadPoolExecutor(len(NODES)) as pool:
+            futures = [pool.submit(start_chopsticks, workdir / f"chopsticks-{name}.log") for name in NODES]
+            try:
+                artifacts = artifacts_from_synth(synthesize())  # while the nodes boot
+            finally:
+                for future in futures:
+                    try:
+                        cleanup.append(future.result().terminate)
+                    except BaseException:
+                        pass
+            chains = [f.result() for f in futures]
+        nodes: list[Node] = []
         for name, chopsticks in zip(NODES, chains):
             (workdir / name).mkdir(exist_ok=True)
             nodes.append(Node(name, chopsticks, artifacts, workdir / name))
+            cleanup.append(nodes[-1].close)
         producer = BlockProducer(nodes)
-        region = None
+        cleanup.append(producer.close)
         deadline = time.monotonic() + 90
         while not all(n.ready()[0] == 200 for n in nodes):
             if time.monotonic() > deadline:
@@ -414,13 +524,15 @@ def build_region(workdir: Path, start_chopsticks) -> Region:
             time.sleep(0.5)
         servers = [Server(n.name, n.shim.public_port, n.probe_port) for n in nodes]
         haproxy = HAProxy(workdir, artifacts.target_group, servers)
+        cleanup.append(haproxy.stop)
         states = StateLog(haproxy)
+        cleanup.append(states.close)
         traffic = Traffic(haproxy.url)
-        region = Region(artifacts, nodes, haproxy, states, producer, traffic)
-        return region
+        return Region(artifacts, nodes, haproxy, states, producer, traffic)
     except BaseException:
-        for node in nodes:
-            node.close()
-        for chopsticks in chains[len(nodes):]:
-            chopsticks.terminate()
+        for stop in reversed(cleanup):
+            try:
+                stop()
+            except Exception:
+                pass
         raise

@@ -13,8 +13,8 @@ polkadot node's RPC surface that Chopsticks lacks, and nothing else.
 - **Two listeners, like the node the library configures:** a PUBLIC port capped at
   ``max_connections`` concurrent connections, beyond which it answers
   ``HTTP 429 Too many connections`` (what polkadot's RPC server does at
-  ``--rpc-max-connections``), and a PRIVATE port without the cap (the localhost-only
-  listener the probe uses, so clients cannot exhaust the probe's capacity). Which one
+  ``--rpc-max-connections``), and a PRIVATE port with its own cap (the localhost-only
+  listener the probe uses: clients cannot exhaust the probe's capacity). Which one
   the probe talks to is decided by the probe's rendered ``--rpc-url``.
 - **Peers** (optional): with :attr:`RpcShim.peers` set, ``system_health`` reports that
   many peers and ``shouldHavePeers: true`` (Chopsticks always says 0 and false).
@@ -131,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, call: dict, compute) -> None:
         try:
             result = compute()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             return self._send(502, json.dumps({"error": f"upstream: {exc}"}).encode())
         reply = {"jsonrpc": "2.0", "id": call.get("id"), "result": result}
         self._send(200, json.dumps(reply).encode())
@@ -164,17 +164,20 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class RpcShim:
-    """The shim for node ``name`` in front of Chopsticks at ``upstream``; see the module
+    """The shim for node ``name`` in front of ``node`` (a ``Chopsticks`` from
+    ``tests/integration/conftest.py``: ``url`` and ``rpc``); see the module
     docstring. ``public_url`` is what the load balancer targets, ``private_url`` what
-    the probe's rewritten ``--rpc-url`` may point at."""
+    the probe's rewritten ``--rpc-url`` may point at; each listener has its own cap
+    (``None``: none), as polkadot's per-endpoint ``max-connections``."""
 
-    def __init__(self, name: str, upstream: str, *, max_connections: int) -> None:
+    def __init__(self, name: str, node, *, max_connections: int, private_max_connections: int | None = None) -> None:
         self.name = name
-        self.upstream = upstream.rstrip("/")
+        self.node = node
+        self.upstream = node.url.rstrip("/")
         self.tip: int | None = None
         self.peers: int | None = None
         self.public = _Server(("127.0.0.1", 0), _Handler, self, max_connections)
-        self.private = _Server(("127.0.0.1", 0), _Handler, self, None)
+        self.private = _Server(("127.0.0.1", 0), _Handler, self, private_max_connections)
         self.public_port = self.public.server_address[1]
         self.private_port = self.private.server_address[1]
         self.public_url = f"http://127.0.0.1:{self.public_port}"
@@ -186,13 +189,7 @@ class RpcShim:
         self.closed = False
 
     def _upstream(self, method: str, params: list | None = None):
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-        request = urllib.request.Request(self.upstream, data=body, headers={"Content-Type": "application/json"})
-        with _OPENER.open(request, timeout=UPSTREAM_TIMEOUT) as resp:
-            reply = json.loads(resp.read())
-        if "error" in reply:
-            raise OSError(f"{method}: {reply['error']}")
-        return reply["result"]
+        return self.node.rpc(method, params, timeout=UPSTREAM_TIMEOUT)
 
     def best(self) -> int:
         return int(self._upstream("chain_getHeader")["number"], 16)

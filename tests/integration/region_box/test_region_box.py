@@ -4,22 +4,27 @@ The tests share one box and run in file order (about 4 minutes on a 2-core machi
 
 1. the box is built from the synthesized artifacts (probe arguments, target group);
 2. one node stalled (SIGSTOP) and, at the same time, another lagging the network tip;
-3. chain-wide stall (no blocks anywhere, the tip stops too). Its first minute is
-   invisible to the probes (``--stall-seconds`` 60), and the saturation fault runs in
-   it: one node's public port held at its connection cap;
-4. a node process killed, while the chain is still stalled: liveness must fail for it
-   and for no other node;
-5. the table.
+3. a chain-wide stall (no blocks anywhere, so the tip stops too), with two more faults
+   inside it, in its first minute, which the probes cannot see yet
+   (``--stall-seconds`` 60): one node's public port held at its connection cap, then
+   that node's process killed. Liveness must fail for the killed node, once, and for no
+   other node however long the chain stalls; the killed node is deregistered when its
+   replacement is requested (what the group does), and the two stalled ones must still
+   get traffic (fail open);
+4. the table.
 
 Time bounds are asserted only where they are the product's promise (out of rotation
 within 30 s, back within 40 s), with :data:`SLACK` seconds for a loaded machine; every
-figure is printed. Runs on the cdktn pass only (CONSTRUCTS_SUBSTRATE_FRAMEWORK); skipped
-locally, failed in CI, when haproxy or Chopsticks is missing.
+figure is printed, next to the bound the configuration implies. Runs on the cdktn pass
+only (CONSTRUCTS_SUBSTRATE_FRAMEWORK); skipped locally, failed in CI, when haproxy or
+Chopsticks is missing.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import random
 import shutil
 import time
 
@@ -27,7 +32,9 @@ import pytest
 
 from integration.conftest import start_chopsticks, unavailable
 
-from .region import BOX_MAX_CONNECTIONS, BLOCK_SECONDS, Figure, Region, Saturator, build_region
+from .region import (
+    BLOCK_SECONDS, BOX_MAX_CONNECTIONS, LIVENESS_WINDOW_SECONDS, Figure, Region, Saturator, build_region,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -62,11 +69,35 @@ def region(tmp_path_factory):
         box.close()
 
 
-def probe_settings(region: Region) -> dict[str, float]:
-    a = region.artifacts
-    get = lambda name, default: float(a.probe_option(name) or default)  # noqa: E731
-    return {"interval": get("--interval", 5), "fall": get("--fall", 2), "rise": get("--rise", 2),
-            "stall": get("--stall-seconds", 60), "rpc_timeout": get("--rpc-timeout", 3)}
+class Timing:
+    """The probe's rendered timing and the target group's, and the bounds they imply."""
+
+    def __init__(self, region: Region) -> None:
+        a = region.artifacts
+        get = lambda name, default: float(a.probe_option(name) or default)  # noqa: E731
+        self.interval, self.rpc_timeout = get("--interval", 5), get("--rpc-timeout", 3)
+        self.fall, self.rise, self.stall = get("--fall", 2), get("--rise", 2), get("--stall-seconds", 60)
+        self.live = get("--live-seconds", 30)
+        h = a.target_group.health
+        self.check, self.unhealthy, self.healthy = h.interval, h.unhealthy_threshold, h.healthy_threshold
+
+    @property
+    def out_worst(self) -> float:
+        """A node that stops answering: ``fall`` failed polls (each up to ``rpc_timeout``
+        late), then ``unhealthy_threshold`` failed checks, each up to an interval apart."""
+        return self.fall * self.interval + self.rpc_timeout + self.unhealthy * self.check
+
+    @property
+    def back_worst(self) -> float:
+        return self.rise * self.interval + self.rpc_timeout + self.healthy * self.check
+
+
+def responses_from(region: Region, node: str, start: float, end: float | None = None):
+    return [r for r in region.traffic.between(start, end) if r.node == node]
+
+
+def seconds(value: float | None, of: float) -> str:
+    return "NEVER" if value is None else f"{value - of:.1f}s"
 
 
 def test_box_is_built_from_the_synthesized_artifacts(region):
@@ -76,37 +107,39 @@ def test_box_is_built_from_the_synthesized_artifacts(region):
         # Only --rpc-url and --listen differ from the rendered unit's arguments.
         rendered = dict(zip(a.probe_args[::2], a.probe_args[1::2]))
         used = dict(zip(node.probe_args[::2], node.probe_args[1::2]))
-        assert {k: v for k, v in used.items() if k not in ("--rpc-url", "--listen")} == \
-               {k: v for k, v in rendered.items() if k not in ("--rpc-url", "--listen")}
+        drop = ("--rpc-url", "--listen")
+        assert {k: v for k, v in used.items() if k not in drop} == {k: v for k, v in rendered.items() if k not in drop}
     config = region.haproxy.config_path.read_text()
     h = group.health
     assert f"inter {h.interval}s" in config and f"rise {h.healthy_threshold} fall {h.unhealthy_threshold}" in config
     assert f"option httpchk GET {h.path}" in config and f"timeout check {h.timeout}s" in config
     assert all(state is True for state in region.in_rotation().values()), region.in_rotation()
-    listener = region.nodes[0].probe_listener
+    t = Timing(region)
     region.figures.append(Figure(
         "setup", "probe as rendered; HAProxy from the target group",
-        f"probe args {' '.join(a.probe_args)}; probe reads the {listener} RPC port; "
-        f"{group.address}: interval {h.interval}s timeout {h.timeout}s rise {h.healthy_threshold} "
-        f"fall {h.unhealthy_threshold} dereg {group.deregistration_delay}s", None,
+        f"probe `{' '.join(a.probe_args)}` reads the node's {region.nodes[0].probe_listener} RPC listener; "
+        f"target group: check every {h.interval}s, timeout {h.timeout}s, healthy {h.healthy_threshold}, "
+        f"unhealthy {h.unhealthy_threshold}, deregistration delay {group.deregistration_delay}s; "
+        f"bounds implied: out <= {t.out_worst:g}s, back <= {t.back_worst:g}s", None,
     ))
 
 
-def responses_from(region: Region, node: str, start: float, end: float | None = None):
-    return [r for r in region.traffic.between(start, end) if r.node == node]
-
-
 def test_one_node_stalled_and_one_lagging(region):
+    t = Timing(region)
     n1, n2 = region.node("n1"), region.node("n2")
     lag_limit = region.artifacts.probe_option("--max-network-lag")
+    # The box starts HAProxy's checks and the probes' polls together: a random offset
+    # samples the fault's phase against them, as in production.
+    time.sleep(random.uniform(0, t.check))
     fault = time.monotonic()
     n1.stop()
     if lag_limit is not None:
         gap = int(lag_limit) + LAG_EXTRA
         n2.shim.tip = n2.shim.best() + gap  # its peers announce blocks it does not have; it keeps advancing
+    caught_up = None
     try:
-        out1 = region.states.wait("n1", False, fault, within=OUT_OF_ROTATION_BUDGET + SLACK + 20)
-        out2 = region.states.wait("n2", False, fault, within=OUT_OF_ROTATION_BUDGET + SLACK + 20) if lag_limit else None
+        out1 = region.states.wait("n1", False, fault, within=t.out_worst + SLACK + 10)
+        out2 = region.states.wait("n2", False, fault, within=t.out_worst + SLACK + 10) if lag_limit else None
         reasons2 = n2.ready()[1]
         time.sleep(HOLD)
     finally:
@@ -119,92 +152,160 @@ def test_one_node_stalled_and_one_lagging(region):
                     n2.chopsticks.new_block(count=missing, timeout=10 + missing)
                 n2.shim.tip = None
             caught_up = time.monotonic()
-    back1 = region.states.wait("n1", True, resume, within=BACK_BUDGET + SLACK + 20)
-    back2 = region.states.wait("n2", True, caught_up, within=BACK_BUDGET + SLACK + 20) if lag_limit else None
+    back1 = region.states.wait("n1", True, resume, within=t.back_worst + SLACK + 10)
+    back2 = region.states.wait("n2", True, caught_up, within=t.back_worst + SLACK + 10) if lag_limit else None
 
-    # stall
     assert out1 is not None, "stalled node never left rotation"
     leaked = [r for r in responses_from(region, "n1", out1, resume) if r.status is not None]
-    errors = [r for r in region.traffic.between(fault, out1) if not r.ok]
+    failed = [r for r in region.traffic.between(fault, out1) if not r.ok]
     region.figures.append(Figure(
-        "one node stalled (SIGSTOP)", f"out <= {OUT_OF_ROTATION_BUDGET:g}s; back <= {BACK_BUDGET:g}s; none after it left",
-        f"out after {out1 - fault:.1f}s; back {'after %.1fs' % (back1 - resume) if back1 else 'NEVER'} of SIGCONT; "
-        f"{len(leaked)} responses from it after it left; {len(errors)} failed client requests before it left",
+        "one node stalled (SIGSTOP)",
+        f"out <= {OUT_OF_ROTATION_BUDGET:g}s; back <= {BACK_BUDGET:g}s of SIGCONT; no response from it after it left",
+        f"out after {out1 - fault:.1f}s (bound {t.out_worst:g}s); back after {seconds(back1, resume)} "
+        f"(bound {t.back_worst:g}s); {len(leaked)} responses from it after it left; "
+        f"{len(failed)} client requests failed before it left",
         out1 - fault <= OUT_OF_ROTATION_BUDGET and back1 is not None and back1 - resume <= BACK_BUDGET and not leaked,
     ))
     assert out1 - fault <= OUT_OF_ROTATION_BUDGET + SLACK
     assert not leaked, leaked[:5]
     assert back1 is not None and back1 - resume <= BACK_BUDGET + SLACK
 
-    # lag
     if lag_limit is None:
         region.figures.append(Figure("one node lagging the tip", "out; back when caught up",
                                      "not run: the rendered probe has no --max-network-lag", None))
         return
-    assert out2 is not None, f"lagging node never left rotation; probe said {reasons2}"
+    why = "; ".join(reasons2.get("reasons", [])) if isinstance(reasons2, dict) else str(reasons2)
     region.figures.append(Figure(
-        f"one node lagging the tip by {gap} blocks (limit {lag_limit})", "out of rotation; back when caught up",
-        f"out after {out2 - fault:.1f}s ({'; '.join(reasons2.get('reasons', [])) if isinstance(reasons2, dict) else reasons2}); "
-        f"back {'after %.1fs' % (back2 - caught_up) if back2 else 'NEVER'} of catching up",
-        back2 is not None,
+        f"one node lagging the tip by {gap} blocks (--max-network-lag {lag_limit}), still advancing",
+        "out of rotation; back when caught up",
+        f"out after {seconds(out2, fault)} ({why}); back after {seconds(back2, caught_up)} of catching up",
+        out2 is not None and back2 is not None,
     ))
+    assert out2 is not None, f"lagging node never left rotation; probe said {reasons2}"
     assert any("network lag" in r for r in reasons2["reasons"]), reasons2
-    assert back2 is not None
+    assert back2 is not None and back2 - caught_up <= BACK_BUDGET + SLACK
 
 
-def test_chain_wide_stall_fails_open_and_saturation_keeps_the_probe_reading(region):
-    s = probe_settings(region)
-    h = region.artifacts.target_group.health
+def test_chain_wide_stall_with_a_saturated_then_killed_node(region):
+    t = Timing(region)
     n3 = region.node("n3")
+    others = [n for n in region.nodes if n is not n3]
+    watched = region.start_liveness()
     stall = time.monotonic()
     region.producer.enabled.clear()  # no blocks anywhere; tips follow the heads, so they stop too
 
-    # Saturation, inside the stall's first minute (the probes cannot see the stall yet).
-    window = s["fall"] * s["interval"] + h.unhealthy_threshold * h.interval + 5
-    assert window < s["stall"] - 10, "saturation window would overlap the stall rule"
+    # 1. Saturation, inside the stall's first minute (no probe can see the stall yet).
+    window = t.fall * t.interval + t.unhealthy * t.check + 5
+    assert window < t.stall - 15, "the saturation window would reach the stall rule"
     flood = Saturator(n3, BOX_MAX_CONNECTIONS)
     saturated = time.monotonic()
-    not_ready = 0
+    not_ready = samples = 0
     try:
         while time.monotonic() < saturated + window:
             not_ready += n3.ready()[0] != 200
+            samples += 1
             time.sleep(1.0)
     finally:
         rejected = n3.shim.public_rejected
         flood.close()
+    ended = time.monotonic()
     left = region.states.first_change("n3", False, saturated)
-    from_n3 = responses_from(region, "n3", saturated, saturated + window)
-    too_many = sum(r.status == 429 for r in from_n3)
+    during = region.traffic.between(saturated, ended)
+    too_many = [r for r in during if r.status == 429]
     private = n3.probe_listener == "private"
+    rendered_cap = next((e.get("max-connections") for e in region.artifacts.rpc_endpoints()
+                         if not e["listen-addr"].startswith("127.")), "?")
     region.figures.append(Figure(
-        f"one node's public RPC at its cap ({BOX_MAX_CONNECTIONS} connections)",
-        "probe still reads it (private port); stays in rotation, clients routed to it get 429",
-        f"probe reads the {n3.probe_listener} port; not ready in {not_ready} of {int(window)} 1-s samples; "
+        f"one node's public RPC at its cap ({BOX_MAX_CONNECTIONS} connections; rendered {rendered_cap})",
+        "the probe still reads it (private listener); policy: it stays in rotation, its clients get 429",
+        f"probe reads the {n3.probe_listener} listener: not ready in {not_ready} of {samples} 1-s samples; "
         f"{'left rotation after %.1fs' % (left - saturated) if left else 'stayed in rotation'}; "
-        f"{too_many} of {len(from_n3)} client responses from it were 429; {rejected} connections refused by the cap",
+        f"{len(too_many)} of {len(during)} client requests in the window got 429 from it",
         (not_ready == 0 and left is None) if private else None,
     ))
     if private:
         assert not_ready == 0 and left is None
+    assert rejected > 0, "the flood did not reach the public port's cap"
 
-    # Chain-wide: every node leaves rotation after the stall rule; traffic must still flow.
-    budget = s["stall"] + s["fall"] * s["interval"] + h.unhealthy_threshold * h.interval + SLACK + 20
+    # 2. Kill that node's process (Chopsticks + its listeners); the chain is still stalled.
+    killed = None
+    if watched:
+        killed = time.monotonic()
+        n3.kill()
+        dead_out = region.states.wait("n3", False, killed, within=t.out_worst + SLACK + 10)
+        expected = t.live + t.interval + 2 * 10 + LIVENESS_WINDOW_SECONDS  # + watcher polls (rendered 10 s)
+        deadline = killed + expected + SLACK + 20
+        while not n3.unhealthy_reports() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        reports = n3.unhealthy_reports()
+        assert reports, f"no SetInstanceHealth within {deadline - killed:.0f}s of the kill: {n3.liveness_log.read_text()}"
+        drained = region.haproxy.deregister("n3")  # the group terminates it: deregistration
+        region.kill_report = (killed, reports[0], dead_out, drained)
+
+    # 3. Chain-wide: every remaining node leaves rotation after the stall rule; traffic must still flow.
+    budget = t.stall + t.out_worst + SLACK + 10
     outs = {n.name: region.states.wait(n.name, False, stall, within=max(1.0, stall + budget - time.monotonic()))
-            for n in region.nodes}
+            for n in others}
     assert all(outs.values()), f"not every node left rotation: {outs}"
     all_out = max(outs.values())
-    time.sleep(FAIL_OPEN_WINDOW)
-    served = region.traffic.between(all_out, all_out + FAIL_OPEN_WINDOW)
+    start = max(all_out, time.monotonic())
+    live_failures = 0
+    while time.monotonic() < start + FAIL_OPEN_WINDOW:
+        live_failures += sum(n.live()[0] != 200 for n in others) if watched else 0
+        time.sleep(1.0)
+    served = region.traffic.between(start, start + FAIL_OPEN_WINDOW)
     ok = [r for r in served if r.ok]
-    answered_by = sorted({r.node for r in ok})
+    by = sorted({r.node for r in ok})
+    replacements = {n.name: len(n.unhealthy_reports()) for n in region.nodes}
+    stalled_for = time.monotonic() - stall
     region.figures.append(Figure(
-        "all nodes stalled (chain-wide)", "traffic still served (fail open)",
-        f"all out of rotation {all_out - stall:.1f}s after the last block; then {len(ok)} of {len(served)} "
-        f"requests answered in {FAIL_OPEN_WINDOW:g}s, by {', '.join(answered_by)}",
-        len(ok) >= 0.9 * len(served) > 0,
+        "all nodes stalled (chain-wide: no blocks, tip stops)",
+        "traffic still served (fail open); liveness healthy; zero SetInstanceHealth",
+        f"out of rotation {all_out - stall:.1f}s after the last block (bound {t.stall + t.out_worst:g}s); "
+        f"then {len(ok)} of {len(served)} requests answered in {FAIL_OPEN_WINDOW:g}s, by {', '.join(by)}; "
+        + (f"/live failed {live_failures} times on the stalled nodes; SetInstanceHealth from them: "
+           f"{sum(replacements[n.name] for n in others)} in {stalled_for:.0f}s of stall"
+           if watched else "liveness watcher not rendered (not run)"),
+        (len(ok) >= 0.9 * len(served) > 0) and (not watched or (live_failures == 0 and not any(
+            replacements[n.name] for n in others))),
     ))
     assert served and len(ok) >= 0.9 * len(served), f"{len(ok)} of {len(served)} answered"
-    region.chain_stalled_at = stall
+    if not watched:
+        region.figures.append(Figure("node process killed", "liveness fails; replacement requested once",
+                                     "not run: the user data renders no liveness watcher", None))
+        return
+    assert live_failures == 0
+    assert all(replacements[n.name] == 0 for n in others), replacements
+
+    killed, first, dead_out, drained = region.kill_report
+    # "Once": nothing more from the killed node's watcher over more polls.
+    time.sleep(max(0.0, first + 2 * 10 + 1 - time.monotonic()))
+    count = len(n3.unhealthy_reports())
+    failed = [r for r in region.traffic.between(killed, dead_out or killed) if not r.ok]
+    call = next(c for c in n3.aws.calls if c["params"].get("Action") == "SetInstanceHealth")
+    default_window = int(_env_value(region, "WINDOW_SECONDS") or 0)
+    region.figures.append(Figure(
+        "node process killed",
+        f"out of rotation; liveness fails within --live-seconds {t.live:g} + window; replacement requested once",
+        f"out of rotation after {seconds(dead_out, killed)} ({len(failed)} client requests failed before); "
+        f"SetInstanceHealth after {first - killed:.1f}s "
+        f"with the window shortened to {LIVENESS_WINDOW_SECONDS}s (rendered {default_window}s: about "
+        f"{first - killed - LIVENESS_WINDOW_SECONDS + default_window:.0f}s); {count} call(s), signed: "
+        f"{call['signed']}, {call['params'].get('HealthStatus')}, ShouldRespectGracePeriod="
+        f"{call['params'].get('ShouldRespectGracePeriod')}; deregistered in {drained:.1f}s (no sessions left)",
+        count == 1 and call["signed"],
+    ))
+    assert count == 1 and call["signed"]
+    assert call["params"]["HealthStatus"] == "Unhealthy"
+
+
+def _env_value(region: Region, name: str) -> str | None:
+    from .region import LIVENESS_ENV
+
+    for line in region.artifacts.files.get(LIVENESS_ENV, "").splitlines():
+        if line.startswith(name + "="):
+            return line.split("=", 1)[1].strip("'\"")
+    return None
 
 
 def test_report(region, capsys):
@@ -212,14 +313,15 @@ def test_report(region, capsys):
     for f in region.figures:
         verdict = {True: "ok", False: "MISSED", None: "measured"}[f.ok]
         lines.append(f"| {f.fault} | {f.expected} | {f.measured} | {verdict} |")
-    h = region.artifacts.target_group
     mapping = ["| ALB setting | synthesized | HAProxy |", "| --- | --- | --- |"]
-    mapping += [f"| {a} | {b} | {c} |" for a, b, c in h.rows()]
-    text = "\n".join(lines + [""] + mapping) + "\n"
-    (region.haproxy.config_path.parent / "figures.md").write_text(text)
-    counts = {}
+    mapping += [f"| {a} | {b} | {c} |" for a, b, c in region.artifacts.target_group.rows()]
+    counts: dict = {}
     for r in region.traffic.responses:
-        counts[r.node] = counts.get(r.node, 0) + 1
-    text += f"\nclient responses by node (None: no answer or from HAProxy itself): {counts}\n"
+        counts[r.node or "none"] = counts.get(r.node or "none", 0) + 1
+    machine = f"{platform.node()}: {os.cpu_count()} CPUs, {platform.platform()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    text = "\n".join([machine, ""] + lines + [""] + mapping) + (
+        f"\n\nclient responses by node ('none': no answer, or HAProxy's own): {counts}; "
+        f"box: {time.monotonic() - region.started:.0f}s, block time {BLOCK_SECONDS:g}s\n")
+    (region.haproxy.config_path.parent / "figures.md").write_text(text)
     with capsys.disabled():
-        print(f"\nregion in a box ({time.monotonic() - region.started:.0f}s, block time {BLOCK_SECONDS:g}s):\n{text}")
+        print(f"\nregion in a box\n{text}")
