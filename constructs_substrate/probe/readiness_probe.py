@@ -330,18 +330,12 @@ def _header_number(header, what: str) -> int:
 
 def _block_number(value, what: str) -> int | None:
     # system_syncState numbers are JSON integers; accept hex strings too, and null.
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise PollError(f"system_syncState: bad {what}")
-    if isinstance(value, int):
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    if isinstance(value, str) and value.startswith("0x"):
-        try:
-            return int(value, 16)
-        except ValueError:
-            pass
-    raise PollError(f"system_syncState: bad {what} {str(value)[:40]!r}")
+    try:
+        return int(value, 16)
+    except (TypeError, ValueError):
+        raise PollError(f"system_syncState: bad {what} {str(value)[:40]!r}") from None
 
 
 def _is_jsonrpc_error(data: bytes) -> bool:

@@ -355,3 +355,18 @@ def test_liveness_is_exactly_the_age_of_the_last_answer(polls):
 
 
 GOOD = dict(readiness_status=200, is_syncing=False, peers=8, should_have_peers=True, best=1, finalized=1)
+
+
+@pytest.mark.parametrize("value, number", [(None, None), (7, 7), ("0x1f", 31), ("0x00000010", 16)])
+def test_sync_state_numbers_may_be_integers_hex_or_null(value, number):
+    from constructs_substrate.probe.readiness_probe import _block_number
+
+    assert _block_number(value, "highestBlock") == number
+
+
+@pytest.mark.parametrize("value", [True, "seven", [1], 1.5])
+def test_bad_sync_state_numbers_fail_the_poll(value):
+    from constructs_substrate.probe.readiness_probe import PollError, _block_number
+
+    with pytest.raises(PollError, match="system_syncState: bad highestBlock"):
+        _block_number(value, "highestBlock")
