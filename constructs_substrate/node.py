@@ -27,9 +27,19 @@ UBUNTU_AMI_PARAMETER = (
     "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
 )
 """Canonical's public SSM parameter with the current Ubuntu 24.04 LTS AMI."""
+SSM_RESERVED_PREFIXES = ("aws", "amazon", "amzn")
+"""SSM document names may not start with these (CreateDocument ``Name``), any case."""
+SG_RESERVED_PREFIX = "sg-"
+"""Security group names may not start with ``sg-`` (CreateSecurityGroup ``GroupName``)."""
 DATA_DEVICE_NAME = "/dev/sdf"
 """Attachment name of the data volume (on Nitro it shows up as an NVMe disk; the
 bootstrap finds it by model, not by this name)."""
+
+
+def _unreserved(name: str, reserved: tuple[str, ...] | str) -> str:
+    """``name``, or ``node-<name>`` when it starts with a prefix AWS reserves (a construct
+    id such as ``aws-validator`` or ``sg-1`` would otherwise fail at apply, not at synth)."""
+    return f"node-{name}" if name.lower().startswith(reserved) else name
 
 
 def _check_id(value: str, prefix: str, field: str) -> str:
@@ -114,7 +124,7 @@ class SubstrateNode(Construct):
         self.security_group = aws("security_group").SecurityGroup(
             self,
             "security-group",
-            name_prefix=prefix,
+            name_prefix=_unreserved(prefix, SG_RESERVED_PREFIX),
             description=f"Substrate {config.role.value} node {config.name}",
             vpc_id=subnet.vpc_id,
             tags=tags,
@@ -225,7 +235,7 @@ class SubstrateNode(Construct):
         self.rotate_keys_document = None
         if config.role is NodeRole.VALIDATOR:
             self.rotate_keys_document = aws("ssm_document").SsmDocument(
-                self, "rotate-keys", name=f"{prefix}rotate-session-keys", document_type="Command",
+                self, "rotate-keys", name=_unreserved(f"{prefix}rotate-session-keys", SSM_RESERVED_PREFIXES), document_type="Command",
                 document_format="JSON", content=_rotate_keys_document(), tags=tags, provider=provider,
             )
 

@@ -182,3 +182,19 @@ def test_bad_subnet_id_fails_before_synth():
 def test_config_type_is_checked():
     with pytest.raises(ConfigError):
         synth(lambda s: SubstrateNode(s, "n", config={"role": "rpc"}, subnet_id=SUBNET))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("construct_id", ["aws-validator", "Amazon", "amzn-1", "sg-1"])
+def test_names_never_start_with_a_prefix_aws_reserves(construct_id):
+    """CreateDocument refuses names starting with aws/amazon/amzn, CreateSecurityGroup
+    names starting with sg-: a construct id like these failed at apply, not at synth."""
+    document = synth(lambda s: SubstrateNode(s, construct_id, config=NodeConfig(role="validator", name="v"), subnet_id=SUBNET))
+    name = only(document, "aws_ssm_document")["name"]
+    assert not name.lower().startswith(("aws", "amazon", "amzn")) and name.endswith("rotate-session-keys")
+    assert not only(document, "aws_security_group")["name_prefix"].startswith("sg-")
+
+
+def test_ordinary_names_are_unchanged():
+    document = synth(lambda s: SubstrateNode(s, "validator-1", config=NodeConfig(role="validator", name="v"), subnet_id=SUBNET))
+    assert only(document, "aws_ssm_document")["name"].startswith("validator-1-")
+    assert only(document, "aws_security_group")["name_prefix"].startswith("validator-1-")
