@@ -527,6 +527,11 @@ def build_region(workdir: Path, start_chopsticks) -> Region:
         cleanup.append(haproxy.stop)
         states = StateLog(haproxy)
         cleanup.append(states.close)
+        deadline = time.monotonic() + 15
+        while not all(states.in_rotation(n.name) for n in nodes):  # HAProxy starts servers UP
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"HAProxy does not route to every node: {haproxy.states()}")
+            time.sleep(0.1)
         traffic = Traffic(haproxy.url)
         return Region(artifacts, nodes, haproxy, states, producer, traffic)
     except BaseException:
