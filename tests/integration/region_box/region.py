@@ -7,27 +7,27 @@ Per node (:class:`Node`):
   :class:`BlockProducer` builds one block every :data:`BLOCK_SECONDS` on every node
   (``dev_newBlock``) to emulate a live chain. Stalling a node = SIGSTOP.
 - an :class:`~rpc_shim.RpcShim` in front of it (``system_syncState`` from a network tip
-  the test controls, a PUBLIC port capped like ``--rpc-max-connections``, a PRIVATE
-  uncapped port);
+  the test controls; a PUBLIC port and a PRIVATE one standing for the node's rendered
+  listeners, ``--experimental-rpc-endpoint`` on 0.0.0.0 and on 127.0.0.1, each with its
+  own connection cap);
 - the **real probe as the user data ships it**: the compacted ``readiness_probe.py``
   decoded from the launch template's user data, run with the ``ExecStart`` arguments
-  of the rendered ``substrate-probe.service``. Only ``--rpc-url`` (to the shim: the
-  public port when the rendered URL uses the node's ``--rpc-port``, else the private
-  one) and ``--listen`` (to ``127.0.0.1:0``) are rewritten; every timing argument is
-  kept.
+  of the rendered ``substrate-probe.service``. Only ``--rpc-url`` (to the shim port
+  standing for the listener the rendered URL names) and ``--listen`` (to
+  ``127.0.0.1:0``) are rewritten; every timing argument is kept.
 - the liveness watcher, when the bootstrap renders one (``constructs_substrate/bootstrap/
-  liveness.py``), pointed at its own fake IMDS + Auto Scaling endpoint
-  (``FakeAws`` from ``tests/cluster/test_cluster_lifecycle.py``) that records every
-  ``SetInstanceHealth`` call.
+  liveness.py``): its script and env file from the user data, pointed at this node's
+  probe and at its own fake IMDS + Auto Scaling endpoint (``FakeAws`` from
+  ``tests/cluster/test_cluster_lifecycle.py``) that records every ``SetInstanceHealth``.
 
 In front of the three: :class:`~haproxy.HAProxy` configured from the synthesized RPC
 target group (see ``haproxy.py`` for the ALB → HAProxy mapping), and :class:`Traffic`,
 clients sending ``chain_getHeader`` through it continuously and recording which node
 answered (``X-Box-Node``).
 
-Scaled down on purpose, and printed with the figures: the shim's connection cap
-(:data:`BOX_MAX_CONNECTIONS` instead of the rendered ``--rpc-max-connections``), and the
-liveness window only, when the test shortens it through the watcher's env file.
+Scaled down on purpose, and printed with the figures: the public listener's connection
+cap (:data:`BOX_MAX_CONNECTIONS` instead of the rendered ``max-connections``), and, of
+the watcher's values, only its window (:data:`LIVENESS_WINDOW_SECONDS`).
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ from pathlib import Path
 
 import yaml
 
+from constructs_substrate import layout
+from constructs_substrate.bootstrap import paths
+
 from .haproxy import HAProxy, Server, StateLog, TargetGroup, from_synth, stop_process
 from .rpc_shim import NODE_HEADER, RpcShim
 
@@ -57,15 +60,12 @@ BLOCK_SECONDS = 2.0
 """The box chain's block time (Polkadot's is 6 s). Chopsticks needs ~0.5 s of CPU per
 block, so three nodes at one block a second would take most of a 2-core machine."""
 BOX_MAX_CONNECTIONS = 32
-"""The public port's connection cap in the box (the rendered ``--rpc-max-connections``
-is 2000: the same behaviour at the cap, with 60 times fewer threads to hold it)."""
+"""The public listener's connection cap in the box (rendered: ``max-connections=2000``
+for the default cluster): the same behaviour at the cap, with 60 times fewer threads
+to hold it. The private listener keeps its rendered cap (16)."""
 NODES = ("n1", "n2", "n3")
 
-PROBE_UNIT = "/etc/systemd/system/substrate-probe.service"
-NODE_ARGS = "/etc/substrate/node.args"
-LIVENESS_UNIT = "/etc/systemd/system/substrate-liveness.service"
-LIVENESS_ENV = "/etc/substrate/liveness.env"
-LIFECYCLE_ACTION = "/usr/local/lib/substrate/lifecycle_action.py"
+PROBE_UNIT = paths.unit(layout.PROBE_SERVICE)
 LIVENESS_WINDOW_SECONDS = 20
 """The only shortened timing in the box: the watcher's ``WINDOW_SECONDS`` (rendered:
 ``LivenessConfig.window_seconds``, 300 s by default), so the kill case fits in CI. Both
@@ -116,9 +116,24 @@ class Artifacts:
         return next((e for e in self.rpc_endpoints() if int(e["listen-addr"].rsplit(":", 1)[1]) == port), None)
 
     @property
+    def liveness_command(self) -> list[str] | None:
+        """The liveness watcher unit's ExecStart (script, env file), None without one."""
+        units = [p for p in self.files if p.startswith(paths.UNIT_DIR + "/") and "liveness" in p]
+        return exec_start(self.files[units[0]]) if units else None
+
+    @property
     def liveness(self) -> bool:
-        """Whether the user data renders the liveness watcher."""
-        return LIVENESS_ENV in self.files
+        return self.liveness_command is not None
+
+    def liveness_env(self) -> dict[str, str]:
+        """The watcher's rendered env file, as assignments."""
+        env_path = self.liveness_command[-1]
+        values = {}
+        for line in self.files[env_path].splitlines():
+            if "=" in line and not line.startswith("#"):
+                name, value = line.split("=", 1)
+                values[name] = (shlex.split(value) or [""])[0]
+        return values
 
 
 def exec_start(unit: str) -> list[str]:
@@ -136,7 +151,7 @@ def artifacts_from_synth(document: dict) -> Artifacts:
         target_group=from_synth(document),
         files=files,
         probe_command=exec_start(files[PROBE_UNIT]),
-        node_args=files[NODE_ARGS].split(),
+        node_args=[line for line in files[layout.NODE_ARGS_FILE].splitlines() if line],
     )
 
 
@@ -252,19 +267,20 @@ class Node:
         """The rendered watcher (script + env file), pointed at this node's probe and at
         ``aws`` (fake IMDS + Auto Scaling); only WINDOW_SECONDS is shortened."""
         self.aws = aws
-        (script_path,) = exec_start(artifacts.files[LIVENESS_UNIT])[:1]
-        script = self.workdir / "liveness-watch.sh"
+        script_path, env_path = artifacts.liveness_command
+        script = self.workdir / Path(script_path).name
         script.write_text(artifacts.files[script_path])
         script.chmod(0o755)
-        action = self.workdir / "lifecycle_action.py"
-        action.write_text(artifacts.files[LIFECYCLE_ACTION])
+        rendered_action = artifacts.liveness_env()["ACTION_SCRIPT"]
+        action = self.workdir / Path(rendered_action).name
+        action.write_text(artifacts.files[rendered_action])
         overrides = {
             "PROBE_LIVE_URL": self.probe_url + "/live", "IMDS_URL": aws.url, "ENDPOINT_URL": aws.url,
             "ACTION_SCRIPT": str(action), "REPORTED_FILE": str(self.workdir / "liveness-reported"),
             "WINDOW_SECONDS": str(LIVENESS_WINDOW_SECONDS),
         }
         # Later assignments win when bash sources the file: the rendered values stay visible above.
-        env = artifacts.files[LIVENESS_ENV] + "# region in a box:\n" + "".join(
+        env = artifacts.files[env_path] + "# region in a box:\n" + "".join(
             f"{k}={shlex.quote(v)}\n" for k, v in overrides.items())
         env_file = self.workdir / "liveness.env"
         env_file.write_text(env)

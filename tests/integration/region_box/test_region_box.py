@@ -233,14 +233,15 @@ def test_chain_wide_stall_with_a_saturated_then_killed_node(region):
         killed = time.monotonic()
         n3.kill()
         dead_out = region.states.wait("n3", False, killed, within=t.out_worst + SLACK + 10)
-        expected = t.live + t.interval + 2 * 10 + LIVENESS_WINDOW_SECONDS  # + watcher polls (rendered 10 s)
+        poll = float(region.artifacts.liveness_env()["POLL_SECONDS"])  # the watcher's rendered poll
+        expected = t.live + t.interval + 2 * poll + LIVENESS_WINDOW_SECONDS
         deadline = killed + expected + SLACK + 20
         while not n3.unhealthy_reports() and time.monotonic() < deadline:
             time.sleep(0.5)
         reports = n3.unhealthy_reports()
         assert reports, f"no SetInstanceHealth within {deadline - killed:.0f}s of the kill: {n3.liveness_log.read_text()}"
         drained = region.haproxy.deregister("n3")  # the group terminates it: deregistration
-        region.kill_report = (killed, reports[0], dead_out, drained)
+        region.kill_report = (killed, reports[0], dead_out, drained, poll)
 
     # 3. Chain-wide: every remaining node leaves rotation after the stall rule; traffic must still flow.
     budget = t.stall + t.out_worst + SLACK + 10
@@ -277,13 +278,13 @@ def test_chain_wide_stall_with_a_saturated_then_killed_node(region):
     assert live_failures == 0
     assert all(replacements[n.name] == 0 for n in others), replacements
 
-    killed, first, dead_out, drained = region.kill_report
-    # "Once": nothing more from the killed node's watcher over more polls.
-    time.sleep(max(0.0, first + 2 * 10 + 1 - time.monotonic()))
+    killed, first, dead_out, drained, poll = region.kill_report
+    # "Once": nothing more from the killed node's watcher over two more polls.
+    time.sleep(max(0.0, first + 2 * poll + 1 - time.monotonic()))
     count = len(n3.unhealthy_reports())
     failed = [r for r in region.traffic.between(killed, dead_out or killed) if not r.ok]
     call = next(c for c in n3.aws.calls if c["params"].get("Action") == "SetInstanceHealth")
-    default_window = int(_env_value(region, "WINDOW_SECONDS") or 0)
+    default_window = int(region.artifacts.liveness_env()["WINDOW_SECONDS"])
     region.figures.append(Figure(
         "node process killed",
         f"out of rotation; liveness fails within --live-seconds {t.live:g} + window; replacement requested once",
@@ -297,15 +298,6 @@ def test_chain_wide_stall_with_a_saturated_then_killed_node(region):
     ))
     assert count == 1 and call["signed"]
     assert call["params"]["HealthStatus"] == "Unhealthy"
-
-
-def _env_value(region: Region, name: str) -> str | None:
-    from .region import LIVENESS_ENV
-
-    for line in region.artifacts.files.get(LIVENESS_ENV, "").splitlines():
-        if line.startswith(name + "="):
-            return line.split("=", 1)[1].strip("'\"")
-    return None
 
 
 def test_report(region, capsys):
