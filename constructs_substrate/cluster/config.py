@@ -49,17 +49,20 @@ class HealthCheckConfig(Model):
     probe port). Thresholds give hysteresis: a node needs ``healthy_threshold``
     passes in a row to get traffic and ``unhealthy_threshold`` failures to lose it."""
 
-    interval_seconds: int = Field(default=10, ge=5, le=300)
-    """Seconds between checks of each target. Default: 10 (the probe itself polls the
-    node every 5 s, so a faster check would only re-read the same verdict)."""
-    timeout_seconds: int = Field(default=5, ge=2, le=120)
-    """Seconds to wait for an answer; must be below the interval. Default: 5 (the probe
-    answers from a cached verdict in milliseconds; 5 s only absorbs a loaded host)."""
+    interval_seconds: int = Field(default=5, ge=5, le=300)
+    """Seconds between checks of each target. Default: 5 (the ALB minimum, the probe's
+    poll interval): a node that fails is out of rotation within the 30 s promise by
+    design: worst case probe ``fall x interval + rpc-timeout`` (13 s) plus
+    ``unhealthy_threshold x interval`` (10 s) = 23 s; with 10 s it would be 33 s."""
+    timeout_seconds: int = Field(default=4, ge=2, le=120)
+    """Seconds to wait for an answer; must be below the interval. Default: 4 (the probe
+    answers from a cached verdict in milliseconds; 4 s only absorbs a loaded host)."""
     healthy_threshold: int = Field(default=3, ge=2, le=10)
-    """Consecutive passes before a target gets traffic. Default: 3 (30 s)."""
+    """Consecutive passes before a target gets traffic. Default: 3 (15 s; back within
+    ``rise x interval + rpc-timeout`` (13 s) + 15 s = 28 s of recovering)."""
     unhealthy_threshold: int = Field(default=2, ge=2, le=10)
     """Consecutive failures before a target stops getting new requests. Default: 2
-    (20 s; the probe already applies its own fall hysteresis before answering 503)."""
+    (10 s; the probe already applies its own fall hysteresis before answering 503)."""
 
     @model_validator(mode="after")
     def _timeout_below_interval(self) -> "HealthCheckConfig":

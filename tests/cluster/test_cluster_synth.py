@@ -158,7 +158,7 @@ def test_target_group_checks_the_readiness_probe_with_hysteresis(stacks):
     assert group["port"] == ports.RPC and group["protocol"] == "HTTP" and group["protocol_version"] == "HTTP1"
     assert group["health_check"] == {
         "enabled": True, "protocol": "HTTP", "port": str(ports.PROBE), "path": "/ready", "matcher": "200",
-        "interval": 10, "timeout": 5, "healthy_threshold": 3, "unhealthy_threshold": 2,
+        "interval": 5, "timeout": 4, "healthy_threshold": 3, "unhealthy_threshold": 2,
     }
     assert group["deregistration_delay"] == "300"
     assert group["load_balancing_algorithm_type"] == "least_outstanding_requests"
@@ -209,7 +209,7 @@ def test_group_uses_ec2_health_and_the_launch_hook(stacks):
     # Readiness (the target groups) routes; it never terminates: health check type EC2.
     group = only(stacks["default"], "aws_autoscaling_group")
     assert group["health_check_type"] == "EC2"
-    assert group["health_check_grace_period"] == CONFIGS["default"].health_check_grace_seconds == 60
+    assert group["health_check_grace_period"] == CONFIGS["default"].health_check_grace_seconds == 30
     assert group["initial_lifecycle_hook"] == [{
         "name": "wait-until-ready", "lifecycle_transition": "autoscaling:EC2_INSTANCE_LAUNCHING",
         "default_result": "ABANDON", "heartbeat_timeout": 7200,
@@ -236,7 +236,7 @@ def test_launch_template_changes_roll_by_instance_refresh(stacks):
     assert group["instance_refresh"] == {
         "strategy": "Rolling",
         "preferences": {"min_healthy_percentage": 100, "max_healthy_percentage": 200,
-                        "instance_warmup": "60", "skip_matching": True},
+                        "instance_warmup": "30", "skip_matching": True},
     }
 
 
