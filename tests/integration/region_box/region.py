@@ -285,10 +285,19 @@ class Node:
         env_file = self.workdir / "liveness.env"
         env_file.write_text(env)
         self.liveness_log = self.workdir / "liveness.log"
+        self._liveness_command = [str(script), str(env_file)]
+        self.liveness = self._run_liveness()
+
+    def _run_liveness(self) -> subprocess.Popen:
         environment = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-        with self.liveness_log.open("wb") as log:
-            self.liveness = subprocess.Popen([str(script), str(env_file)], stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, env=environment, start_new_session=True)
+        with self.liveness_log.open("ab") as log:
+            return subprocess.Popen(self._liveness_command, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=environment, start_new_session=True)
+
+    def restart_liveness(self, timeout: float = 30) -> int:
+        """Run the watcher again (what its unit's restart would do); its exit status."""
+        self.liveness = self._run_liveness()
+        return self.liveness.wait(timeout=timeout)
 
     def unhealthy_reports(self) -> list[float]:
         """Times of the SetInstanceHealth calls this node's watcher made."""

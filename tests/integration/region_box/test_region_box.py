@@ -279,8 +279,10 @@ def test_chain_wide_stall_with_a_saturated_then_killed_node(region):
     assert all(replacements[n.name] == 0 for n in others), replacements
 
     killed, first, dead_out, drained, poll = region.kill_report
-    # "Once": nothing more from the killed node's watcher over two more polls.
-    time.sleep(max(0.0, first + 2 * poll + 1 - time.monotonic()))
+    # "Once": the watcher exits after reporting (its unit restarts it only on failure),
+    # and started again (a restart, a crash) it finds its marker and asks nothing.
+    exit_code = n3.liveness.wait(timeout=poll + 10)
+    rerun = n3.restart_liveness()
     count = len(n3.unhealthy_reports())
     failed = [r for r in region.traffic.between(killed, dead_out or killed) if not r.ok]
     call = next(c for c in n3.aws.calls if c["params"].get("Action") == "SetInstanceHealth")
@@ -293,10 +295,11 @@ def test_chain_wide_stall_with_a_saturated_then_killed_node(region):
         f"with the window shortened to {LIVENESS_WINDOW_SECONDS}s (rendered {default_window}s: about "
         f"{first - killed - LIVENESS_WINDOW_SECONDS + default_window:.0f}s); {count} call(s), signed: "
         f"{call['signed']}, {call['params'].get('HealthStatus')}, ShouldRespectGracePeriod="
-        f"{call['params'].get('ShouldRespectGracePeriod')}; deregistered in {drained:.1f}s (no sessions left)",
-        count == 1 and call["signed"],
+        f"{call['params'].get('ShouldRespectGracePeriod')}; watcher exited {exit_code}, run again exited {rerun} "
+        f"without a call; deregistered in {drained:.1f}s (no sessions left)",
+        count == 1 and call["signed"] and exit_code == 0 and rerun == 0,
     ))
-    assert count == 1 and call["signed"]
+    assert count == 1 and call["signed"] and exit_code == 0 and rerun == 0
     assert call["params"]["HealthStatus"] == "Unhealthy"
 
 
