@@ -77,34 +77,22 @@ class Settings:
     live_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.interval <= 0:
-            problems.append(f"interval must be > 0 (got {self.interval})")
-        # rpc_timeout bounds a whole poll, so a poll always ends before the next is due
-        # and a hung node can never make the poller look stale.
-        if not 0 < self.rpc_timeout <= self.interval:
-            problems.append(
-                f"rpc_timeout must be > 0 and <= interval (got {self.rpc_timeout}, interval {self.interval})"
-            )
-        # With a window shorter than one poll the head could never be seen advancing in it.
-        if self.stall_seconds <= self.interval:
-            problems.append(f"stall_seconds must be > interval (got {self.stall_seconds}, interval {self.interval})")
-        if self.max_finality_lag < 0:
-            problems.append(f"max_finality_lag must be >= 0 (got {self.max_finality_lag})")
-        if self.min_peers < 0:
-            problems.append(f"min_peers must be >= 0 (got {self.min_peers})")
-        if self.max_network_lag < 1:
-            problems.append(f"max_network_lag must be >= 1 (got {self.max_network_lag})")
-        # A healthy node answers once per interval: a shorter window would flap /live.
-        if self.live_seconds <= self.interval + self.rpc_timeout:
-            problems.append(
-                f"live_seconds must be > interval + rpc_timeout (got {self.live_seconds}, "
-                f"interval {self.interval}, rpc_timeout {self.rpc_timeout})"
-            )
-        if self.rise < 1 or self.fall < 1:
-            problems.append(f"rise and fall must be >= 1 (got rise={self.rise}, fall={self.fall})")
+        problems = [message for broken, message in (
+            (self.interval <= 0, "interval must be > 0"),
+            # rpc_timeout bounds a whole poll, so a poll always ends before the next is
+            # due and a hung node can never make the poller look stale.
+            (not 0 < self.rpc_timeout <= self.interval, "rpc_timeout must be > 0 and <= interval"),
+            # With a window shorter than one poll the head could never be seen advancing.
+            (self.stall_seconds <= self.interval, "stall_seconds must be > interval"),
+            (self.max_finality_lag < 0, "max_finality_lag must be >= 0"),
+            (self.min_peers < 0, "min_peers must be >= 0"),
+            (self.max_network_lag < 1, "max_network_lag must be >= 1"),
+            # A healthy node answers once per interval: a shorter window would flap /live.
+            (self.live_seconds <= self.interval + self.rpc_timeout, "live_seconds must be > interval + rpc_timeout"),
+            (self.rise < 1 or self.fall < 1, "rise and fall must be >= 1"),
+        ) if broken]
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(f"{'; '.join(problems)} (got {self})")
 
 
 @dataclass(frozen=True)
