@@ -317,18 +317,12 @@ After={RESTORE_SERVICE}
 """
 
 
-ACTION_HEADER = (
-    "# Compacted copy of constructs_substrate/cluster/lifecycle_action.py (same program,\n"
-    "# without comments and docstrings): see the library for the documented source.\n"
-)
-
-
 @functools.cache  # compacting parses the script: once per process, not per node
 def lifecycle_action_source() -> str:
     """``constructs_substrate/cluster/lifecycle_action.py`` as shipped: compacted (the
     same program, see :mod:`.compact`) to spare the 16 KiB user data."""
     source = package_files("constructs_substrate.cluster").joinpath("lifecycle_action.py").read_text(encoding="utf-8")
-    return compact_python(source, header=ACTION_HEADER)
+    return compact_python(source, "constructs_substrate/cluster/lifecycle_action.py")
 
 
 def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> dict[str, str | int]:

@@ -73,18 +73,12 @@ def node_files(config: NodeConfig, env_file: str) -> list[RenderedFile]:
     return result
 
 
-PROBE_HEADER = (
-    "# Compact copy of constructs_substrate/probe/readiness_probe.py: docstrings and\n"
-    "# comments removed to fit EC2's 16 KiB user data. Documented source: the library.\n"
-)
-
-
 @functools.cache  # compacting parses the script: once per process, not per node
 def probe_source() -> str:
     """``constructs_substrate/probe/readiness_probe.py`` as shipped: compacted (same
     program, see :mod:`.compact`)."""
     source = files("constructs_substrate.probe").joinpath("readiness_probe.py").read_text(encoding="utf-8")
-    return compact_python(source, header=PROBE_HEADER)
+    return compact_python(source, "constructs_substrate/probe/readiness_probe.py")
 
 
 def probe_script(config: NodeConfig) -> list[RenderedFile]:

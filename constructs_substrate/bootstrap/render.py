@@ -44,6 +44,22 @@ def _env_file(config: NodeConfig) -> RenderedFile:
     return RenderedFile(layout.BOOTSTRAP_ENV_FILE, header + shell_assignments(bootstrap_env(config)))
 
 
+def _gzip_group(file: RenderedFile) -> int:
+    """Files of a kind side by side in the user data: a cluster instance's is over
+    60 KB before gzip, twice gzip's 32 KiB window, and the units' shared sandbox lines
+    and the scripts' shared idioms compress only when they are near each other.
+    Configuration first, then shell scripts, systemd units, and Python last (the
+    probe, the largest file). The sort is stable: order within a kind is kept."""
+    path = file.path
+    if path.startswith(paths.UNIT_DIR):
+        return 2
+    if path.endswith(".py"):
+        return 3
+    if path.startswith(layout.SCRIPTS_DIR):
+        return 1
+    return 0
+
+
 def render_bootstrap(
     config: NodeConfig, extensions: Sequence[BootstrapExtension] = ()
 ) -> Bootstrap:
@@ -75,6 +91,7 @@ def render_bootstrap(
             raise ConfigError.of("extensions", f"{file.path} is written twice; give the extension's file another path")
         seen.add(file.path)
 
+    files.sort(key=_gzip_group)
     cloud_config = render_cloud_config(
         packages=_packages(config, extensions),
         user=layout.SERVICE_USER,

@@ -72,7 +72,8 @@ def sign(method, query, headers, body, region, service, key_id, secret, now):
     for part in (region, service, "aws4_request"):
         key = _hmac(key, part)
     signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    return f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
+    signed = ";".join(names)
+    return f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={signed}, Signature={signature}"
 
 
 def main(argv=None):
@@ -119,7 +120,8 @@ def main(argv=None):
     headers["authorization"] = sign(
         "POST", "", headers, body, region, "autoscaling",
         creds["AccessKeyId"], creds["SecretAccessKey"], now)
-    what = f"{a.action} {a.group}/{a.hook or '-'} {instance} (target state {state})"
+    hook = a.hook or "-"
+    what = f"{a.action} {a.group}/{hook} {instance} (target state {state})"
     try:
         http(url + "/", body, headers, "POST")
     except urllib.error.HTTPError as error:

@@ -92,7 +92,7 @@ class Settings:
             (self.rise < 1 or self.fall < 1, "rise and fall must be >= 1"),
         ) if broken]
         if problems:
-            raise ValueError(f"{'; '.join(problems)} (got {self})")
+            raise ValueError("; ".join(problems) + f" (got {self})")
 
 
 @dataclass(frozen=True)
