@@ -9,11 +9,14 @@ mirror only. Missing terraform or mirror skips with one line locally and fails w
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from integration.conftest import unavailable  # skip locally, fail when CI is set
 from tf_cli import Terraform, find_terraform
 from tf_report import REPORT
+from tf_stacks import APP_VARIANTS, APPS, synthesize_app, user_stacks
 
 SLOW_BACKEND = "cdktn"
 """Apply against the emulator runs on this backend's pass of ``scripts/test.sh`` only."""
@@ -36,6 +39,26 @@ def apply_backend() -> None:
     """Skip (with the reason) on the backend pass that does not apply."""
     if backend() != SLOW_BACKEND:
         pytest.skip(f"apply against moto runs on the {SLOW_BACKEND} pass only (CI budget); this pass validates")
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory) -> dict[str, object]:
+    """``<app>-<variant>`` -> its :class:`gates.synthesis.Synthesis` (or the error text
+    when it failed to synthesize), every app in every variant, two at a time; plus
+    ``"user"`` -> the user stacks' documents. Shared by validate and apply."""
+    root = tmp_path_factory.mktemp("synth")
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = {f"{app}-{variant}": pool.submit(synthesize_app, app, variant, root / f"{app}-{variant}")
+                for app in APPS for variant in APP_VARIANTS}
+        results: dict[str, object] = {"user": user_stacks()}
+        for label, future in runs.items():
+            try:
+                results[label] = future.result()
+            except AssertionError as error:  # that app's tests fail with it; the others run
+                results[label] = str(error)
+    REPORT.phase(f"synthesize apps and user stacks ({backend()})", time.monotonic() - start)
+    return results
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import backend
 from tf_report import REPORT
-from tf_stacks import APP_VARIANTS, APPS, USER_STACKS, synthesize_app, user_stacks
+from tf_stacks import APP_VARIANTS, APPS, USER_STACKS
 from workspace import module_root
 
 WORKERS = 2
@@ -49,25 +49,20 @@ def _validate_root(terraform, folder, stacks: dict[str, dict]) -> dict[str, list
 
 
 @pytest.fixture(scope="session")
-def validations(terraform, tmp_path_factory) -> dict[str, list[dict] | str]:
+def validations(terraform, synthesized, tmp_path_factory) -> dict[str, list[dict] | str]:
     """Module name (``<app>-<variant>__<stack>`` or the user stack's name) -> diagnostics;
     ``<app>-<variant>__<synthesis failed>`` -> the synthesis error."""
     root = tmp_path_factory.mktemp("validate")
     start = time.monotonic()
-    stacks: dict[str, dict] = {}
+    stacks = {_module_name("user", name): doc for name, doc in synthesized["user"].items()}
     results: dict[str, list[dict] | str] = {}
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        runs = {
-            f"{app}-{variant}": pool.submit(synthesize_app, app, variant, root / "synth" / f"{app}-{variant}")
-            for app in APPS for variant in APP_VARIANTS
-        }
-        stacks.update({_module_name("user", name): doc for name, doc in user_stacks().items()})
-        for label, run in runs.items():
-            try:
-                stacks.update({_module_name(label, name): doc for name, doc in run.result().stacks.items()})
-            except AssertionError as error:  # that app's test fails with it; the others run
-                results[_module_name(label, SYNTH_FAILED)] = str(error)
-    REPORT.phase(f"synthesize apps and user stacks for validate ({backend()})", time.monotonic() - start)
+    for label, run in synthesized.items():
+        if label == "user":
+            continue
+        if isinstance(run, str):
+            results[_module_name(label, SYNTH_FAILED)] = run
+        else:
+            stacks.update({_module_name(label, name): doc for name, doc in run.stacks.items()})
     names = sorted(stacks)
     halves = [names[i::WORKERS] for i in range(WORKERS)]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

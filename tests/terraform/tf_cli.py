@@ -86,8 +86,8 @@ class Terraform:
         )
         return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
-    def init(self, workdir: Path, backend: bool = True, env: dict[str, str] | None = None) -> Result:
-        args = ["init", "-input=false", "-no-color"]
+    def init(self, workdir: Path, *extra: str, backend: bool = True, env: dict[str, str] | None = None) -> Result:
+        args = ["init", "-input=false", "-no-color", *extra]
         if not backend:
             args.append("-backend=false")
         return self.run(workdir, *args, env=env).check()

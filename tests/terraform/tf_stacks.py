@@ -5,13 +5,14 @@ construct and role, built with the same helper the synth tests use
 
 User stacks are self-contained (their own :class:`NodeNetwork`), so the same stack
 validates and applies against the emulator; only the Route53 zone is a parameter
-(the emulator's zone ids are its own).
+(seeded in the emulator under the id the cluster stacks use).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from cluster.cluster_stacks import ZONE_ID
 from cluster.cluster_stacks import synth_all as synth_cluster_stacks
 from gates.synthesis import VARIANTS, discover_apps, synthesize
 from helpers import synth
@@ -20,8 +21,8 @@ from constructs_substrate import NodeConfig, SubstrateNode
 from constructs_substrate.network import NodeNetwork
 
 ZONE_NAME = "example.com"
-"""The zone every user stack and the default apps use (the apps look it up by name)."""
-DUMMY_ZONE_ID = "Z0123456789ABCDEFGHIJ"
+"""The zone every user stack and the default apps use (the apps look it up by name);
+the emulator seeds it under :data:`ZONE_ID`, the id the cluster stacks use."""
 DIGEST = "ab" * 32
 TELEMETRY = {
     "backend_image": f"docker.io/parity/substrate-telemetry-backend@sha256:{DIGEST}",
@@ -82,7 +83,7 @@ def _monitoring_stack(stack):
     ))
 
 
-def user_stacks(zone_id: str = DUMMY_ZONE_ID) -> dict[str, dict]:
+def user_stacks(zone_id: str = ZONE_ID) -> dict[str, dict]:
     """Stack name -> synthesized document (region eu-central-1)."""
     documents = {name: synth(_node_stack(config)) for name, config in node_configs(zone_id).items()}
     documents.update({f"cluster-{key}": doc for key, doc in synth_cluster_stacks().items()})
@@ -93,7 +94,7 @@ def user_stacks(zone_id: str = DUMMY_ZONE_ID) -> dict[str, dict]:
 
 
 USER_STACKS = (
-    *node_configs(DUMMY_ZONE_ID), "cluster-default", "cluster-shared", "cluster-archive",
+    *node_configs(ZONE_ID), "cluster-default", "cluster-shared", "cluster-archive",
     "global-geolocation", "global-latency", "monitoring",
 )
 
