@@ -71,12 +71,12 @@ class TargetGroup:
             ("health_check.path / matcher", f"{h.path} / {h.matcher}", f"option httpchk GET {h.path}; http-check expect"),
             ("health_check.port", str(h.port), "check port <probe's loopback port>"),
             ("health_check.interval", f"{h.interval}s", f"inter/fastinter/downinter {h.interval}s"),
-            ("health_check.timeout", f"{h.timeout}s", f"timeout check {h.timeout}s"),
+            ("health_check.timeout", f"{h.timeout}s", f"timeout check (and connect) {h.timeout}s"),
             ("healthy_threshold", str(h.healthy_threshold), f"rise {h.healthy_threshold}"),
             ("unhealthy_threshold", str(h.unhealthy_threshold), f"fall {h.unhealthy_threshold}"),
             ("load_balancing_algorithm_type", self.algorithm, "balance leastconn"),
             ("aws_lb.idle_timeout", f"{self.idle_timeout}s", f"timeout client/server/tunnel {self.idle_timeout}s"),
-            ("deregistration_delay", f"{self.deregistration_delay}s", "drain, then maint after the delay"),
+            ("deregistration_delay", f"{self.deregistration_delay}s", "drain; maint when no session is left or after the delay"),
             ("fail open", "all unhealthy -> all", "unchecked backups + option allbackups"),
         ]
 

@@ -1,6 +1,6 @@
 """Faults injected into a region in a box (``region.py``), measured and printed as a table.
 
-The tests share one box and run in file order (about 4 minutes on a 2-core machine):
+The tests share one box and run in file order (about 3 minutes on a loaded 2-core machine):
 
 1. the box is built from the synthesized artifacts (probe arguments, target group);
 2. one node stalled (SIGSTOP) and, at the same time, another lagging the network tip;
