@@ -35,5 +35,9 @@ log "pip install -e .[test,cdktn]"
 if [ "${1:-}" = "--with-node-tools" ]; then
   log "npm ci (Chopsticks for integration tests)"
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+  # The deploy CLI README documents; tests/terraform drives it (docs/testing.md). Terraform
+  # and the hashicorp/aws provider mirror come with the machine image (never downloaded).
+  log "npx cdktf-cli@0.21 (cached for the Terraform tests)"
+  npx --yes cdktf-cli@0.21 --version >/dev/null 2>&1
 fi
 log "done"

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from moto_region import point_remote_state, write_backend_config, write_override
+from moto_region import point_remote_state, write_override
 from tf_report import REPORT
 from workspace import resource_count, write_stack
 
@@ -64,7 +65,7 @@ def prepare(terraform, root: Path, stacks: dict[str, dict], url: str,
             dependencies: dict[str, list[str]] | None = None) -> dict[str, StackRun]:
     """Scratch copies with the emulator override, initialized. A stack with S3 state
     (``SUBSTRATE_STATE_BUCKET``) gets its backend and its ``terraform_remote_state``
-    pointed at the emulator's S3 (:func:`moto_region.write_backend_config`)."""
+    pointed at the emulator's S3 (:func:`moto_region.write_override`)."""
     runs = {}
     for name, document in stacks.items():
         folder, rewritten, _ = write_stack(root, name, document, terraform.aws_version)
@@ -74,9 +75,7 @@ def prepare(terraform, root: Path, stacks: dict[str, dict], url: str,
         runs[name] = StackRun(name, folder, rewritten, list((dependencies or {}).get(name, [])))
 
     def init(run: StackRun):
-        s3 = "s3" in (run.document.get("terraform", {}).get("backend") or {})
-        extra = [f"-backend-config={write_backend_config(run.folder, url).name}"] if s3 else []
-        terraform.init(run.folder, *extra)
+        terraform.init(run.folder)
 
     _each(runs.values(), init)
     return runs
@@ -113,6 +112,34 @@ def apply_all(terraform, runs: dict[str, StackRun], backend: str) -> None:
                 return
             run.applied = row.applied = resource_count(run.document)
         _each(wave, apply)
+
+
+CDKTF_CLI = ("npx", "--yes", "cdktf-cli@0.21")
+"""The CLI README tells users to deploy with (npm downloads it once, then it is cached)."""
+
+
+def deploy_with_cli(terraform, root: Path, runs: dict[str, StackRun], manifest: Path, backend: str) -> None:
+    """``cdktf deploy`` of every stack, as README says, on the scratch copies:
+    ``--skip-synth`` (synthesizing again would overwrite the rewritten copy and the
+    override), ``--skip-provider-lock`` (locking asks the registry for other platforms),
+    the harness's CLI config in the environment, two stacks at a time in the CLI's own
+    dependency order (from ``manifest.json``)."""
+    root = Path(root)
+    (root / "cdktf.out" / "manifest.json").write_text(Path(manifest).read_text())
+    (root / "cdktf.json").write_text(json.dumps({"language": "python", "app": "true"}))
+    env = {**terraform.env, "CDKTF_DISABLE_PLUGIN_CACHE_ENV": "true", "CI": "1", "CDKTF_LOG_LEVEL": "warn",
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    args = [*CDKTF_CLI, "deploy", *sorted(runs), "--skip-synth", "--skip-provider-lock", "--auto-approve",
+            "--no-color", "--parallelism", str(WORKERS), "--terraform-parallelism", "10", "--output", "cdktf.out"]
+    start = time.monotonic()
+    result = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=3600)
+    REPORT.phase(f"cdktf deploy (npx cdktf-cli@0.21) of {len(runs)} stacks ({backend})", time.monotonic() - start)
+    (root / "cdktf-deploy.log").write_text(result.stdout + result.stderr)
+    for name, run in runs.items():
+        if result.returncode:
+            run.errors.append(f"cdktf deploy exited {result.returncode}:\n" + (result.stdout + result.stderr)[-4000:])
+        else:
+            run.applied = REPORT.row(f"apply/{name}", backend).applied = resource_count(run.document)
 
 
 def _failure(result) -> str:
@@ -177,11 +204,12 @@ def destroy_all(terraform, runs: dict[str, StackRun], backend: str) -> None:
         _each(wave, destroy)
 
 
-def cycle(terraform, runs: dict[str, StackRun], backend: str, after_apply=None) -> None:
-    """Apply, (``after_apply()``,) re-plan, destroy; every stack's problems are in
+def cycle(terraform, runs: dict[str, StackRun], backend: str, after_apply=None, apply=None) -> None:
+    """Apply (``apply()`` if given, e.g. :func:`deploy_with_cli`; else :func:`apply_all`),
+    ``after_apply()``, re-plan, destroy; every stack's problems are in
     :meth:`StackRun.problems` afterwards."""
     try:
-        apply_all(terraform, runs, backend)
+        (apply or (lambda: apply_all(terraform, runs, backend)))()
         if after_apply and all(run.applied is not None for run in runs.values()):
             after_apply()
         replan_all(terraform, runs, backend)

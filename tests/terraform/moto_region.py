@@ -14,7 +14,10 @@ every aws provider block of a stack at it.
   (matched by alias) sets ``endpoints`` for every service the stack uses
   (:data:`SERVICES`: a type not in it fails, nothing is skipped), dummy keys, the
   ``skip_*`` checks that would reach real AWS, path-style S3 and ``max_retries = 2``
-  (an API moto lacks fails in seconds instead of minutes of retries).
+  (an API moto lacks fails in seconds instead of minutes of retries). A stack with S3
+  state gets its backend block there too, and :func:`point_remote_state` makes its
+  ``terraform_remote_state`` read through the emulator. Both work the same whether
+  ``terraform`` or ``cdktf deploy`` runs the stack.
 """
 
 from __future__ import annotations
@@ -130,6 +133,23 @@ def seed_parameter(emulator: Emulator, region: str, name: str, value: str) -> No
     ))
 
 
+def seed_security_group(emulator: Emulator, region: str, group_id: str) -> None:
+    """An existing security group under ``group_id`` in the default VPC (e.g. the
+    monitoring server's group a stack opens metrics ports to)."""
+    ec2 = emulator.backend("ec2", region)
+    vpc = ec2.default_vpc.id
+    group = ec2.create_security_group(name=f"seeded-{group_id}", description="seeded", vpc_id=vpc)
+    ec2.groups[vpc][group_id] = ec2.groups[vpc].pop(group.id)
+    group.id = group.group_id = group_id
+
+
+def seed_snapshot(emulator: Emulator, region: str) -> str:
+    """An EBS snapshot (of a throwaway volume); returns its id."""
+    ec2 = emulator.backend("ec2", region)
+    volume = ec2.create_volume(size=8, zone_name=f"{region}a")
+    return ec2.create_snapshot(volume.id, "seeded chain database snapshot").id
+
+
 def seed_ubuntu_ami(emulator: Emulator, regions) -> None:
     """``/aws/service/canonical/ubuntu/...`` (Canonical publishes it) -> one of moto's AMIs."""
     from constructs_substrate.node import UBUNTU_AMI_PARAMETER
@@ -185,8 +205,14 @@ def write_override(folder: Path, document: dict, url: str) -> Path:
         if provider.get("alias"):
             block["alias"] = provider["alias"]
         blocks.append(block)
+    override: dict = {"provider": {"aws": blocks}}
+    s3_backend = (document.get("terraform", {}).get("backend") or {}).get("s3")
+    if s3_backend is not None:
+        # A backend block in an override file replaces the original one whole: the
+        # synthesized bucket, key, region, encrypt and use_lockfile, plus the emulator.
+        override["terraform"] = {"backend": {"s3": {**s3_backend, "endpoints": {"s3": url}, **S3_CLIENT_SETTINGS}}}
     path = Path(folder) / "moto_override.tf.json"
-    path.write_text(json.dumps({"provider": {"aws": blocks}}, indent=2))
+    path.write_text(json.dumps(override, indent=2))
     return path
 
 
@@ -202,17 +228,6 @@ S3_CLIENT_SETTINGS = {
     "use_path_style": True,
 }
 """What the S3 backend needs besides ``endpoints`` to talk to the emulator."""
-
-
-def write_backend_config(folder: Path, url: str) -> Path:
-    """``moto.s3.tfbackend`` for ``terraform init -backend-config=...``: a partial
-    backend configuration Terraform merges into the stack's own ``backend "s3"`` block
-    (bucket, key, region, encrypt, use_lockfile stay as synthesized)."""
-    lines = [f'endpoints = {{ s3 = "{url}" }}']
-    lines += [f"{k} = {json.dumps(v)}" for k, v in S3_CLIENT_SETTINGS.items()]
-    path = Path(folder) / "moto.s3.tfbackend"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def point_remote_state(document: dict, url: str) -> int:

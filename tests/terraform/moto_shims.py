@@ -272,6 +272,24 @@ def autoscaling_default_instance_warmup() -> None:
     R.update_auto_scaling_group = keeping(R.update_auto_scaling_group)
 
 
+def autoscaling_update_keeps_mixed_instances_policy() -> None:
+    """AWS: UpdateAutoScalingGroup changes only the parameters it is given; a group's
+    ``MixedInstancesPolicy`` stays when the call does not mention it. moto sets it to
+    None on every update (the provider updates a new group once after creating it), so
+    a Spot cluster lost its policy and every re-plan wanted to add it back."""
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    original = FakeAutoScalingGroup.update
+
+    def update(self, *args, **kwargs):
+        kept = self.mixed_instances_policy
+        original(self, *args, **kwargs)
+        if kwargs.get("mixed_instances_policy") is None and self.mixed_instances_policy is None:
+            self.mixed_instances_policy = kept
+
+    FakeAutoScalingGroup.update = update
+
+
 def autoscaling_policies_per_group() -> None:
     """AWS: a scaling policy's name is unique within its group (two groups may each
     have ``average-cpu``); PutScalingPolicy keeps ``Enabled`` (default true) and a policy
@@ -451,6 +469,7 @@ SHIMS: tuple[Shim, ...] = (
     Shim("synthetics: canary timeline, Start/Stop/DeleteCanary", synthetics_canary_lifecycle.__doc__, synthetics_canary_lifecycle),
     Shim("budgets: DescribeSubscribersForNotification, tags", budgets_subscribers_and_tags.__doc__, budgets_subscribers_and_tags),
     Shim("autoscaling: DefaultInstanceWarmup read-back", autoscaling_default_instance_warmup.__doc__, autoscaling_default_instance_warmup),
+    Shim("autoscaling: UpdateAutoScalingGroup keeps MixedInstancesPolicy", autoscaling_update_keeps_mixed_instances_policy.__doc__, autoscaling_update_keeps_mixed_instances_policy),
     Shim("autoscaling: scaling policies per group, Enabled, no empty predictive block", autoscaling_policies_per_group.__doc__, autoscaling_policies_per_group),
     Shim("autoscaling: Start/Describe/CancelInstanceRefresh", autoscaling_instance_refresh.__doc__, autoscaling_instance_refresh),
     Shim("ec2: security group rule description read-back", ec2_security_group_rule_description.__doc__, ec2_security_group_rule_description),

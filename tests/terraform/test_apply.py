@@ -9,27 +9,33 @@ Slow (minutes), so it runs on the cdktn pass of ``scripts/test.sh`` only."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
 from conftest import backend
-from deploy import cycle, manifest_dependencies, prepare, waves
-from moto_region import reset, seed_parameter, seed_ubuntu_ami, seed_zone, start
+from integration.conftest import unavailable
+from deploy import cycle, deploy_with_cli, manifest_dependencies, prepare, waves
+from cluster.cluster_stacks import MONITORING_SG
+from moto_region import reset, seed_parameter, seed_security_group, seed_snapshot, seed_ubuntu_ami, seed_zone, start
 from tf_report import REPORT
 from tf_stacks import ZONE_ID, ZONE_NAME, synthesize_app
 
 REGIONS = ("us-east-1", "eu-central-1", "ap-southeast-1")
-USER_APPLY = ("node-validator", "node-rpc", "node-archive", "node-bootnode", "node-telemetry", "cluster-default")
-"""One SubstrateNode per role and one AutoscalingApiCluster (the richest: WAF, extra name, snapshot)."""
+USER_APPLY = ("node-validator", "node-rpc", "node-archive", "node-bootnode", "node-telemetry", "cluster-default", "cluster-shared")
+"""One SubstrateNode per role; the richest AutoscalingApiCluster (WAF, extra name, snapshot) and
+two clusters (one with Spot) sharing one ALB."""
 SNAPSHOT_PARAMETER = "/substrate/polkadot/data-snapshot"
 
 
 def seed(emulator) -> None:
-    """What the account already has: the zone, Canonical's AMI parameter, the snapshot
-    parameter the cluster stack reads."""
+    """What the account already has: the zone, Canonical's AMI parameter, the chain
+    snapshot and its SSM parameter the cluster stack reads, the monitoring server's
+    security group it opens metrics to."""
     seed_zone(emulator, ZONE_NAME, ZONE_ID)
     seed_ubuntu_ami(emulator, REGIONS)
-    seed_parameter(emulator, "eu-central-1", SNAPSHOT_PARAMETER, "snap-0123456789abcdef0")
+    seed_parameter(emulator, "eu-central-1", SNAPSHOT_PARAMETER, seed_snapshot(emulator, "eu-central-1"))
+    seed_security_group(emulator, "eu-central-1", MONITORING_SG)
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +54,10 @@ def fresh(emulator):
     return emulator
 
 
-def _cycle(terraform, runs, label: str, after_apply=None) -> dict[str, list[str]]:
+def _cycle(terraform, runs, label: str, after_apply=None, apply=None) -> dict[str, list[str]]:
     start_time = time.monotonic()
     try:
-        cycle(terraform, runs, backend(), after_apply)
+        cycle(terraform, runs, backend(), after_apply, apply)
     finally:
         REPORT.phase(f"apply+re-plan+destroy {label} ({backend()})", time.monotonic() - start_time)
     return {name: run.problems() for name, run in runs.items()}
@@ -86,7 +92,11 @@ def test_polkadot_app_with_s3_state_applies_replans_clean_and_destroys(terraform
             assert s3.head_object(Bucket=STATE_BUCKET, Key=key).get("ServerSideEncryption"), f"{key} is not encrypted"
         assert not list(tmp_path.glob("**/terraform.*.tfstate")), "no local state beside the S3 state"
 
-    problems = {name: p for name, p in _cycle(terraform, runs, "polkadot, S3 state", state_in_bucket).items() if p}
+    if shutil.which("npx") is None:
+        unavailable("npx (Node.js) is not on PATH: the deploy CLI README documents cannot run")
+    with_cli = lambda: deploy_with_cli(terraform, tmp_path / "scratch", runs, run.outdir / "manifest.json", backend())  # noqa: E731
+    problems = _cycle(terraform, runs, "polkadot, S3 state", state_in_bucket, with_cli)
+    problems = {name: p for name, p in problems.items() if p}
     assert not problems, "\n\n".join(f"{name}:\n" + "\n".join(p) for name, p in problems.items())
 
 

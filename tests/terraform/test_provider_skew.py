@@ -53,3 +53,14 @@ def test_unknown_6x_feature_fails_validate(terraform, tmp_path):
     terraform.init(folder, backend=False)
     _, diagnostics = terraform.validate(folder)
     assert [d["summary"] for d in diagnostics if d["severity"] == "error"] == ["Unsupported attribute"]
+
+
+def test_testing_doc_lists_the_rewrite_table_and_every_shim():
+    from pathlib import Path
+
+    from moto_shims import SHIMS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "testing.md").read_text()
+    assert table_markdown() in doc, "docs/testing.md: paste provider_skew.table_markdown()"
+    missing = [shim.name for shim in SHIMS if f"| {shim.name} |" not in doc]
+    assert not missing, f"docs/testing.md does not list these moto shims: {missing}"
