@@ -24,7 +24,6 @@ cluster and read their values from an env file.
 from __future__ import annotations
 
 import functools
-import re
 
 from importlib.resources import files as package_files
 
@@ -34,7 +33,8 @@ from . import paths
 from .compact import compact_python
 from .liveness import liveness_files
 from .model import BootstrapExtension, RenderedFile
-from .templating import shell_assignments
+from .sandbox import UNIT_SANDBOX
+from .templating import shell_assignments, without_comments
 
 LIFECYCLE_SERVICE = "substrate-lifecycle.service"
 LIFECYCLE_SCRIPT = paths.script("lifecycle-ready.sh")
@@ -199,36 +199,6 @@ touch "$MARKER"
 log "database restored into $target"
 """
 
-# Sandboxing shared by both units: no privileges, no devices, read-only system.
-_SANDBOX = """CapabilityBoundingSet=
-AmbientCapabilities=
-NoNewPrivileges=true
-PrivateDevices=true
-PrivateMounts=true
-PrivateTmp=true
-PrivateUsers=true
-ProtectProc=invisible
-ProtectSystem=strict
-ProtectHome=true
-ProtectClock=true
-ProtectControlGroups=true
-ProtectHostname=true
-ProtectKernelLogs=true
-ProtectKernelModules=true
-ProtectKernelTunables=true
-LockPersonality=true
-MemoryDenyWriteExecute=true
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-RestrictNamespaces=true
-RestrictRealtime=true
-RestrictSUIDSGID=true
-RemoveIPC=true
-SystemCallArchitectures=native
-SystemCallFilter=@system-service
-SystemCallFilter=~@privileged @resources
-# A refused call fails with EPERM instead of killing the process with SIGSYS.
-SystemCallErrorNumber=EPERM
-"""
 
 
 def lifecycle_unit() -> str:
@@ -245,7 +215,7 @@ ExecStart={LIFECYCLE_SCRIPT} {LIFECYCLE_ENV}
 TimeoutStartSec=infinity
 DynamicUser=true
 UMask=0077
-{_SANDBOX}
+{UNIT_SANDBOX}
 [Install]
 WantedBy=multi-user.target
 """
@@ -276,7 +246,7 @@ Type=oneshot
 ExecStart={LIFECYCLE_SCRIPT} {LIFECYCLE_ENV} %i
 TimeoutStartSec=5min
 UMask=0077
-{_SANDBOX}"""
+{UNIT_SANDBOX}"""
 
 
 def on_failure_drop_in() -> str:
@@ -306,7 +276,7 @@ ExecStart={RESTORE_SCRIPT} {RESTORE_ENV}
 TimeoutStartSec=infinity
 ReadWritePaths={layout.DATA_DIR}
 UMask=0027
-{_SANDBOX}"""
+{UNIT_SANDBOX}"""
 
 
 def node_drop_in() -> str:
@@ -359,16 +329,9 @@ def restore_env(snapshot: ChainSnapshot) -> dict[str, str | int | tuple[str, ...
     }
 
 
-SOURCE_NOTE = "# Commented source: constructs_substrate/bootstrap/cluster_extension.py (docs/bootstrap.md)"
-_COMMENT_LINE = re.compile(r"^[ \t]*#(?!!|[ \t]*shellcheck )")
-
-
 def shipped(text: str) -> str:
-    """``text`` as it goes into the user data: without whole-line comments (a shebang
-    and shellcheck directives stay), plus a line pointing at this commented source."""
-    lines = [line for line in text.split("\n") if not _COMMENT_LINE.match(line)]
-    at = 1 if text.startswith("#!") else 0
-    return "\n".join(lines[:at] + [SOURCE_NOTE] + lines[at:])
+    """``text`` as it goes into the user data (see :func:`.templating.without_comments`)."""
+    return without_comments(text, "constructs_substrate/bootstrap/cluster_extension.py")
 
 
 def on_failure_drop_in_path(unit: str) -> str:

@@ -27,7 +27,8 @@ from .. import layout
 from ..cluster.config import ApiClusterConfig
 from . import paths
 from .model import RenderedFile
-from .templating import _COMMENT_LINE, shell_assignments
+from .sandbox import UNIT_SANDBOX
+from .templating import shell_assignments, without_comments
 
 LIVENESS_SERVICE = "substrate-liveness.service"
 LIVENESS_SCRIPT = paths.script("liveness-watch.sh")
@@ -85,9 +86,8 @@ done
 
 
 def shipped_script() -> str:
-    """The watcher as written to the instance: without its comment lines (kept here, in
-    the library), which would cost user data; the shebang and shellcheck directives stay."""
-    return "\n".join(line for line in LIVENESS_WATCH_SH.split("\n") if not _COMMENT_LINE.match(line))
+    """The watcher as written to the instance (see :func:`.templating.without_comments`)."""
+    return without_comments(LIVENESS_WATCH_SH, "constructs_substrate/bootstrap/liveness.py")
 
 
 def liveness_unit() -> str:
@@ -105,35 +105,7 @@ DynamicUser=true
 RuntimeDirectory={LIVENESS_RUNTIME_DIR}
 RuntimeDirectoryPreserve=yes
 UMask=0077
-CapabilityBoundingSet=
-AmbientCapabilities=
-NoNewPrivileges=true
-PrivateDevices=true
-PrivateMounts=true
-PrivateTmp=true
-PrivateUsers=true
-ProtectProc=invisible
-ProtectSystem=strict
-ProtectHome=true
-ProtectClock=true
-ProtectControlGroups=true
-ProtectHostname=true
-ProtectKernelLogs=true
-ProtectKernelModules=true
-ProtectKernelTunables=true
-LockPersonality=true
-MemoryDenyWriteExecute=true
-RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
-RestrictNamespaces=true
-RestrictRealtime=true
-RestrictSUIDSGID=true
-RemoveIPC=true
-SystemCallArchitectures=native
-SystemCallFilter=@system-service
-SystemCallFilter=~@privileged @resources
-# A refused call fails with EPERM instead of killing the process with SIGSYS.
-SystemCallErrorNumber=EPERM
-
+{UNIT_SANDBOX}
 [Install]
 WantedBy=multi-user.target
 """

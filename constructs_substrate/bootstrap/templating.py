@@ -32,14 +32,20 @@ class _Template(string.Template):
 _COMMENT_LINE = re.compile(r"^[ \t]*#(?!!|[ \t]*shellcheck )")
 
 
-def shipped(name: str, text: str) -> str:
+def without_comments(text: str, source: str) -> str:
     """What goes into the user data: ``text`` without whole-line comments, plus one
-    line pointing at the commented template. The comments explain the templates to
-    their readers; on the host they would cost ~1.5 KB of the 16 KiB user data."""
+    line pointing at ``source``, the commented original in the library. The comments
+    explain the scripts to their readers; on the host they would cost ~1.5 KB of the
+    16 KiB user data."""
     lines = [line for line in text.split("\n") if not _COMMENT_LINE.match(line)]
-    note = f"# Commented source: constructs_substrate/bootstrap/templates/{name} (docs/bootstrap.md)"
+    note = f"# Commented source: {source} (docs/bootstrap.md)"
     at = 1 if text.startswith("#!") else 0
     return "\n".join(lines[:at] + [note] + lines[at:])
+
+
+def shipped(name: str, text: str) -> str:
+    """``templates/<name>`` as it goes into the user data."""
+    return without_comments(text, f"constructs_substrate/bootstrap/templates/{name}")
 
 
 def template(name: str) -> str:
