@@ -11,30 +11,25 @@ abandon. The unit wiring is checked with ``systemd-analyze verify``.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import json
-import os
 import re
 import subprocess
 import threading
 import time
-import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from bootstrap_support import CONFIGS, path_with, require, script, write_env, write_executable
+from fake_aws import INSTANCE, FakeAws
 
 from constructs_substrate import layout
 from constructs_substrate.bootstrap import paths, render_bootstrap
 from constructs_substrate.bootstrap import cluster_extension as ext
 from constructs_substrate.bootstrap.templating import shell_assignments
-from constructs_substrate.cluster import lifecycle_action
 from constructs_substrate.cluster.config import ApiClusterConfig, ChainSnapshot
 
-GROUP, HOOK, INSTANCE = "api-nodes", "wait-until-ready", "i-0123456789abcdef0"
-CREDENTIALS = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret/key+EXAMPLE", "Token": "session-token"}
+GROUP, HOOK = "api-nodes", "wait-until-ready"
 FAILED = ext.ON_FAILURE.split("=", 1)[1]
 
 
@@ -50,73 +45,6 @@ def cluster():
     config = cluster_config()
     extension = ext.cluster_extension(config, group_name=GROUP, hook_name=HOOK)
     return config, render_bootstrap(config.node, [extension])
-
-
-class FakeAws:
-    """IMDSv2 and the Auto Scaling Query API on one loopback port; every POST's SigV4
-    signature is recomputed. ``answers``: the replies to the POSTs, in turn (then 200)."""
-
-    def __init__(self, answers: list[tuple[int, str]] | None = None) -> None:
-        self.calls: list[dict] = []
-        self.answers = list(answers or [])
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_PUT(self) -> None:
-                self._send(200 if self.path == "/latest/api/token" else 400, "imds-token")
-
-            def do_GET(self) -> None:
-                answers = {
-                    "/latest/meta-data/instance-id": INSTANCE,
-                    "/latest/meta-data/placement/region": "eu-central-1",
-                    "/latest/meta-data/iam/security-credentials/": "node-role",
-                    "/latest/meta-data/iam/security-credentials/node-role": json.dumps(CREDENTIALS),
-                    "/latest/meta-data/autoscaling/target-lifecycle-state": "InService",
-                }
-                ok = self.headers.get("X-aws-ec2-metadata-token") == "imds-token" and self.path in answers
-                self._send(200, answers[self.path]) if ok else self._send(404, "")
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                fake.calls.append({"time": time.monotonic(), "params": dict(urllib.parse.parse_qsl(body.decode())),
-                                   "signed": fake.signed(self.headers, body)})
-                self._send(*(fake.answers.pop(0) if fake.answers else (200, "<CompleteLifecycleActionResponse/>")))
-
-            def _send(self, status: int, text: str) -> None:
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    @staticmethod
-    def signed(headers, body: bytes) -> bool:
-        match = re.match(r"AWS4-HMAC-SHA256 Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request, "
-                         r"SignedHeaders=([^,]+), Signature=[0-9a-f]{64}$", headers.get("Authorization", ""))
-        if not match:
-            return False
-        signed = {name: headers[name] for name in match.group(3).split(";")}
-        now = datetime.datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
-        expected = lifecycle_action.sign("POST", "", signed, body, match.group(1), match.group(2),
-                                         CREDENTIALS["AccessKeyId"], CREDENTIALS["SecretAccessKey"], now)
-        return expected == headers["Authorization"]
-
-    def results(self) -> list[str | None]:
-        return [call["params"].get("LifecycleActionResult") for call in self.calls]
-
-    def __enter__(self) -> "FakeAws":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class ReadyProbe:

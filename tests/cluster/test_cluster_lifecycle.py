@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -21,21 +20,20 @@ import subprocess
 import tarfile
 import threading
 import time
-import urllib.parse
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from cluster_stacks import CONFIGS
+from fake_aws import INSTANCE, FakeAws
 
 from constructs_substrate.bootstrap import render_bootstrap
 from constructs_substrate.bootstrap import cluster_extension as ext
 from constructs_substrate.bootstrap.templating import shell_assignments
 from constructs_substrate.cluster import lifecycle_action
 
-GROUP, HOOK, INSTANCE = "api-123456-nodes", "wait-until-ready", "i-0123456789abcdef0"
-CREDENTIALS = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret/key+EXAMPLE", "Token": "session-token"}
+GROUP, HOOK = "api-123456-nodes", "wait-until-ready"
 
 
 def require(tool: str) -> str:
@@ -151,70 +149,6 @@ def test_signer_matches_the_aws_documentation_example():
 
 
 # ---- the lifecycle script against local fakes -----------------------------------------------
-
-
-class FakeAws:
-    """IMDSv2 (token, instance id, region, role credentials, lifecycle state) and the
-    EC2 Auto Scaling Query API on one local port. Every API call's SigV4 signature is
-    recomputed from what arrived; ``answer`` decides the API's reply."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict] = []
-        self.answer = (200, "<CompleteLifecycleActionResponse/>")
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_PUT(self) -> None:
-                ok = self.path == "/latest/api/token" and self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
-                self._send(200 if ok else 400, "imds-token")
-
-            def do_GET(self) -> None:
-                if self.headers.get("X-aws-ec2-metadata-token") != "imds-token":
-                    return self._send(401, "")
-                answers = {
-                    "/latest/meta-data/instance-id": INSTANCE,
-                    "/latest/meta-data/placement/region": "eu-central-1",
-                    "/latest/meta-data/iam/security-credentials/": "node-role",
-                    "/latest/meta-data/iam/security-credentials/node-role": json.dumps(CREDENTIALS),
-                    "/latest/meta-data/autoscaling/target-lifecycle-state": "InService",
-                }
-                self._send(200, answers[self.path]) if self.path in answers else self._send(404, "")
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                fake.calls.append({"time": time.monotonic(), "params": dict(urllib.parse.parse_qsl(body.decode())),
-                                   "signed": fake.check_signature(self.headers, body)})
-                self._send(*fake.answer)
-
-            def _send(self, status: int, text: str) -> None:
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    @staticmethod
-    def check_signature(headers, body: bytes) -> bool:
-        match = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
-                         r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$", headers.get("Authorization", ""))
-        if not match or match.group(1) != CREDENTIALS["AccessKeyId"]:
-            return False
-        names = match.group(5).split(";")
-        signed = {name: headers[name] for name in names}
-        now = datetime.datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
-        expected = lifecycle_action.sign("POST", "", signed, body, match.group(3), match.group(4),
-                                         CREDENTIALS["AccessKeyId"], CREDENTIALS["SecretAccessKey"], now)
-        return (expected == headers["Authorization"] and match.group(4) == "autoscaling"
-                and "x-amz-security-token" in names and headers["X-Amz-Security-Token"] == CREDENTIALS["Token"])
-
-    def actions(self) -> list[str]:
-        return [call["params"]["Action"] for call in self.calls]
 
 
 class FakeProbe:

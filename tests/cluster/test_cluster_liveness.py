@@ -1,7 +1,7 @@
 """The liveness watcher, run for real on this machine: ``liveness-watch.sh`` +
 ``lifecycle_action.py unhealthy`` against the REAL readiness probe (in-process) in
 front of a fake JSON-RPC node, and the fake IMDSv2 + EC2 Auto Scaling endpoint of
-``test_cluster_lifecycle`` (which checks every SigV4 signature).
+``tests/fake_aws.py`` (which checks every SigV4 signature).
 
 - a dead node (stops answering JSON-RPC): exactly one ``SetInstanceHealth``
   (``Unhealthy``, respecting the grace period), then the watcher stops asking;
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 from cluster_stacks import CONFIGS, cluster_config
-from test_cluster_lifecycle import GROUP, HOOK, INSTANCE, FakeAws, require, serving, write
+from fake_aws import INSTANCE, FakeAws
+from test_cluster_lifecycle import GROUP, HOOK, require, serving, write
 
 from constructs_substrate import layout
 from constructs_substrate.bootstrap import cluster_extension as ext

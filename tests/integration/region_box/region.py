@@ -18,7 +18,7 @@ Per node (:class:`Node`):
 - the liveness watcher, when the bootstrap renders one (``constructs_substrate/bootstrap/
   liveness.py``): its script and env file from the user data, pointed at this node's
   probe and at its own fake IMDS + Auto Scaling endpoint (``FakeAws`` from
-  ``tests/cluster/test_cluster_lifecycle.py``) that records every ``SetInstanceHealth``.
+  ``tests/fake_aws.py``) that records every ``SetInstanceHealth``.
 
 In front of the three: :class:`~haproxy.HAProxy` configured from the synthesized RPC
 target group (see ``haproxy.py`` for the ALB → HAProxy mapping), and :class:`Traffic`,
@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from fake_aws import FakeAws
 
 from constructs_substrate import layout
 from constructs_substrate.bootstrap import paths
@@ -200,14 +201,8 @@ def _wait_log(path: Path, pattern: bytes, process: subprocess.Popen, within: flo
 
 
 def fake_aws():
-    """A new ``FakeAws`` (IMDSv2 + Auto Scaling Query API, SigV4 checked) from
-    ``tests/cluster/test_cluster_lifecycle.py``, serving on a thread. That module imports
-    its sibling ``cluster_stacks`` by name, as pytest does when it collects the folder."""
-    folder = str(Path(__file__).resolve().parents[2] / "cluster")
-    if folder not in sys.path:
-        sys.path.append(folder)
-    from test_cluster_lifecycle import FakeAws
-
+    """A new :class:`fake_aws.FakeAws` (IMDSv2 + Auto Scaling Query API, SigV4 checked)
+    answering ``SetInstanceHealth``, serving on a thread."""
     aws = FakeAws()
     aws.answer = (200, "<SetInstanceHealthResponse/>")
     threading.Thread(target=aws.server.serve_forever, daemon=True).start()
