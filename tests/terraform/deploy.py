@@ -1,7 +1,7 @@
 """Apply, re-plan and destroy a set of synthesized stacks against the emulator, in
 dependency order as ``cdktf deploy`` does (the ``dependencies`` of each stack in
 ``cdktf.out/manifest.json``: the global stack reads the regional ones through
-``terraform_remote_state``), two stacks at a time.
+``terraform_remote_state``), :data:`WORKERS` stacks at a time.
 
 Destroy needs one explicit step first: volumes the library protects with
 ``lifecycle.prevent_destroy`` (retained data volumes) cannot be destroyed until the
@@ -24,7 +24,10 @@ from moto_region import point_remote_state, write_override
 from tf_report import REPORT
 from workspace import resource_count, write_stack
 
-WORKERS = 2
+WORKERS = 4
+"""Stacks applied, re-planned or destroyed at once. More than the 2 cores: an apply
+against the emulator mostly waits (the provider's own delays, e.g. ~60 s for an ALB to
+turn active, ~55 s for S3 lifecycle rules to settle), using a few CPU seconds a minute."""
 APPLY = ("-auto-approve", "-no-color", "-input=false", "-parallelism=10")
 
 
@@ -122,7 +125,7 @@ def deploy_with_cli(terraform, root: Path, runs: dict[str, StackRun], manifest: 
     """``cdktf deploy`` of every stack, as README says, on the scratch copies:
     ``--skip-synth`` (synthesizing again would overwrite the rewritten copy and the
     override), ``--skip-provider-lock`` (locking asks the registry for other platforms),
-    the harness's CLI config in the environment, two stacks at a time in the CLI's own
+    the harness's CLI config in the environment, :data:`WORKERS` stacks at a time in the CLI's own
     dependency order (from ``manifest.json``)."""
     root = Path(root)
     (root / "cdktf.out" / "manifest.json").write_text(Path(manifest).read_text())

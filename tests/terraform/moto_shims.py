@@ -462,19 +462,23 @@ def budgets_subscribers_and_tags() -> None:
     R.create_budget = create_budget
 
 
+def _shim(name: str, install: Callable[[], None]) -> Shim:
+    return Shim(name, install.__doc__ or "", install)
+
+
 SHIMS: tuple[Shim, ...] = (
-    Shim("s3: aws:SecureTransport in bucket policies", s3_secure_transport.__doc__, s3_secure_transport),
-    Shim("ssm: Create/Describe/Update/DeleteAssociation", ssm_associations.__doc__, ssm_associations),
-    Shim("amp: alert manager definition", amp_alert_manager_definition.__doc__, amp_alert_manager_definition),
-    Shim("synthetics: canary timeline, Start/Stop/DeleteCanary", synthetics_canary_lifecycle.__doc__, synthetics_canary_lifecycle),
-    Shim("budgets: DescribeSubscribersForNotification, tags", budgets_subscribers_and_tags.__doc__, budgets_subscribers_and_tags),
-    Shim("autoscaling: DefaultInstanceWarmup read-back", autoscaling_default_instance_warmup.__doc__, autoscaling_default_instance_warmup),
-    Shim("autoscaling: UpdateAutoScalingGroup keeps MixedInstancesPolicy", autoscaling_update_keeps_mixed_instances_policy.__doc__, autoscaling_update_keeps_mixed_instances_policy),
-    Shim("autoscaling: scaling policies per group, Enabled, no empty predictive block", autoscaling_policies_per_group.__doc__, autoscaling_policies_per_group),
-    Shim("autoscaling: Start/Describe/CancelInstanceRefresh", autoscaling_instance_refresh.__doc__, autoscaling_instance_refresh),
-    Shim("ec2: security group rule description read-back", ec2_security_group_rule_description.__doc__, ec2_security_group_rule_description),
-    Shim("ec2: Monitor/UnmonitorInstances", ec2_monitor_instances.__doc__, ec2_monitor_instances),
-    Shim("ec2: launch-template tags are not template data", ec2_launch_template_tag_specifications.__doc__, ec2_launch_template_tag_specifications),
+    _shim("s3: aws:SecureTransport in bucket policies", s3_secure_transport),
+    _shim("ssm: Create/Describe/Update/DeleteAssociation", ssm_associations),
+    _shim("amp: alert manager definition", amp_alert_manager_definition),
+    _shim("synthetics: canary timeline, Start/Stop/DeleteCanary", synthetics_canary_lifecycle),
+    _shim("budgets: DescribeSubscribersForNotification, tags", budgets_subscribers_and_tags),
+    _shim("autoscaling: DefaultInstanceWarmup read-back", autoscaling_default_instance_warmup),
+    _shim("autoscaling: UpdateAutoScalingGroup keeps MixedInstancesPolicy", autoscaling_update_keeps_mixed_instances_policy),
+    _shim("autoscaling: scaling policies per group, Enabled, no empty predictive block", autoscaling_policies_per_group),
+    _shim("autoscaling: Start/Describe/CancelInstanceRefresh", autoscaling_instance_refresh),
+    _shim("ec2: security group rule description read-back", ec2_security_group_rule_description),
+    _shim("ec2: Monitor/UnmonitorInstances", ec2_monitor_instances),
+    _shim("ec2: launch-template tags are not template data", ec2_launch_template_tag_specifications),
 )
 
 

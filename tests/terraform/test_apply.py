@@ -102,7 +102,7 @@ def test_polkadot_app_with_s3_state_applies_replans_clean_and_destroys(terraform
 
 @pytest.fixture(scope="module")
 def user_results(terraform, synthesized, emulator, tmp_path_factory) -> dict[str, list[str]]:
-    """All of :data:`USER_APPLY` in one cycle (two stacks at a time): stack -> problems."""
+    """All of :data:`USER_APPLY` in one cycle (:data:`deploy.WORKERS` at a time): stack -> problems."""
     reset(emulator)
     seed(emulator)
     stacks = {name: synthesized["user"][name] for name in USER_APPLY}
