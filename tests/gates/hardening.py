@@ -51,6 +51,14 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     "substrate-restore.service": (
         1.5, "Runs as the node's user, writes only the data volume.",
     ),
+    "substrate-launch-failed@.service": (
+        1.5,
+        "Root without capabilities, only to read the failed unit's journal for the log; "
+        "otherwise the lifecycle unit's sandbox. Abandons the launch once.",
+    ),
+    "substrate-liveness.service": (
+        1.5, "DynamicUser, no capabilities: polls the probe's /live and calls the Auto Scaling API once.",
+    ),
 }
 """Highest exposure each unit may score, and why that level. A unit not listed fails
 the gate: measure it, then add it here with its reason."""
@@ -105,16 +113,26 @@ def write_files(files: Iterable[tuple[str, str]], root: Path) -> list[str]:
     return units
 
 
+TEMPLATE_INSTANCE = "example.service"
+"""Instance name a template unit (``name@.service``) is measured as: systemd-analyze
+scores units, not templates; every instance of a template has the same sandbox."""
+
+
+def _measured_name(unit: str) -> str:
+    return unit.replace("@.", f"@{TEMPLATE_INSTANCE}.", 1) if "@." in unit else unit
+
+
 def measure(root: Path, units: list[str]) -> dict[str, float]:
-    """Exposure of each unit installed under ``root``."""
+    """Exposure of each unit installed under ``root`` (a template by one instance)."""
     if not units:
         return {}
+    measured = {_measured_name(unit): unit for unit in units}
     result = subprocess.run(
-        [_systemd_analyze(), "security", "--offline=yes", f"--root={root}", "--no-pager", *units],
+        [_systemd_analyze(), "security", "--offline=yes", f"--root={root}", "--no-pager", *measured],
         capture_output=True, text=True, timeout=120,
     )
     scores = {
-        m.group(1): float(m.group(2))
+        measured.get(m.group(1), m.group(1)): float(m.group(2))
         for m in re.finditer(r"Overall exposure level for (\S+): (\d+(?:\.\d+)?)", result.stdout)
     }
     missing = [u for u in units if u not in scores]
