@@ -106,7 +106,12 @@ def user_results(terraform, synthesized, emulator, tmp_path_factory) -> dict[str
     reset(emulator)
     seed(emulator)
     stacks = {name: synthesized["user"][name] for name in USER_APPLY}
-    runs = prepare(terraform, tmp_path_factory.mktemp("user-apply"), stacks, emulator.url)
+    # The two cluster stacks one after the other. OPEN: in this shared emulator (after the
+    # node stacks) their terraform runs hang (Route53 record "Still creating" for 8+ min,
+    # re-plan and destroy too) and are killed after tf_cli.COMMAND_TIMEOUT; each cluster
+    # stack alone in a fresh emulator applies in ~2 min, re-plans with 0 changes, destroys.
+    runs = prepare(terraform, tmp_path_factory.mktemp("user-apply"), stacks, emulator.url,
+                   {"cluster-shared": ["cluster-default"]})
     return _cycle(terraform, runs, "user stacks")
 
 

@@ -36,7 +36,8 @@ MIRROR_CANDIDATES = (
 )
 """Where Terraform's own documentation puts implied local mirrors, plus the image's folder."""
 _PROVIDER_GLOB = "registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws_*"
-COMMAND_TIMEOUT = 900
+COMMAND_TIMEOUT = 600
+"""Seconds any one terraform command may take (a regional apply takes ~2 min here)."""
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,15 @@ class Terraform:
 
     def run(self, workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = COMMAND_TIMEOUT) -> Result:
         start = time.monotonic()
-        proc = subprocess.run(
-            [self.binary, *args], cwd=workdir, env={**self.env, **(env or {})},
-            capture_output=True, text=True, timeout=timeout,
-        )
+        try:
+            proc = subprocess.run(
+                [self.binary, *args], cwd=workdir, env={**self.env, **(env or {})},
+                capture_output=True, text=True, timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as expired:  # a hang is a failure with its output, not a stuck run
+            text = lambda b: b.decode(errors="replace") if isinstance(b, bytes) else (b or "")  # noqa: E731
+            return Result(tuple(args), -1, text(expired.stdout),
+                          text(expired.stderr) + f"\n(killed after {timeout:g} s)", time.monotonic() - start)
         return Result(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
     def init(self, workdir: Path, *extra: str, backend: bool = True, env: dict[str, str] | None = None) -> Result:
