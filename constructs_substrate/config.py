@@ -76,6 +76,9 @@ def _private_cidrs(value: tuple[str, ...], what: str) -> tuple[str, ...]:
     """Only private networks (RFC 1918, RFC 6598 shared space, IPv6 ULA) may reach
     RPC or metrics directly: the internet goes through TLS endpoints."""
     cidrs = tuple(_cidr(c) for c in value)
+    repeated = sorted({c for c in cidrs if cidrs.count(c) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} is listed more than once; list each CIDR once")
     for cidr in cidrs:
         network = ipaddress.ip_network(cidr)
         shared = network.version == 4 and network.subnet_of(_SHARED_ADDRESS_SPACE)
@@ -86,7 +89,6 @@ def _private_cidrs(value: tuple[str, ...], what: str) -> tuple[str, ...]:
                 "NodeConfig.tls or use AutoscalingApiCluster)"
             )
     return cidrs
-
 
 
 def _matching(pattern: re.Pattern, example: str):

@@ -60,6 +60,11 @@ INVALID = [
     ({"role": "rpc", "name": "n", "telemetry_url": "wss://t.example.com/submit 0"}, "NodeConfig.telemetry_url", "without spaces"),
     ({"role": "rpc", "name": "n", "monitoring": {"cidrs": ["0.0.0.0/0"]}}, "NodeConfig.monitoring.cidrs", "internet"),
     ({"role": "rpc", "name": "n", "monitoring": {"cidrs": ["10.0.0.1/8"]}}, "NodeConfig.monitoring.cidrs", "CIDR"),
+    # Found by the config fuzz gate: a repeated CIDR named two security group rules alike.
+    ({"role": "rpc", "name": "n", "monitoring": {"cidrs": ["10.0.0.0/16", "10.0.0.0/16"]}},
+     "NodeConfig.monitoring.cidrs", "more than once"),
+    ({"role": "rpc", "name": "n", "rpc": {"ingress_cidrs": ["10.1.0.0/16", "10.1.0.0/16"]}},
+     "NodeConfig.rpc.ingress_cidrs", "more than once"),
     ({"role": "rpc", "name": "n", "bootnodes": ["1.2.3.4:30333"]}, "NodeConfig.bootnodes", "multiaddr"),
     ({"role": "rpc", "name": "n", "unknown_field": 1}, "NodeConfig.unknown_field", "Extra inputs"),
     ({"role": "miner", "name": "n"}, "NodeConfig.role", "validator"),
