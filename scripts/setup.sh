@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '%s setup: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-APT_PACKAGES=(cloud-init shellcheck systemd prometheus yamllint nginx certbot pebble openssl curl gnupg haproxy)
+APT_PACKAGES=(cloud-init shellcheck systemd prometheus yamllint nginx certbot pebble openssl curl gnupg haproxy rclone)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
