@@ -11,6 +11,17 @@ from importlib import import_module
 from typing import Any
 
 from .chains import CATALOG, POLKADOT_SDK_RELEASE, Chain, ChainSpecSource, DbSizes, get_chain
+from .cluster import (
+    AlarmConfig,
+    ApiClusterConfig,
+    ChainSnapshot,
+    HealthCheckConfig,
+    LivenessConfig,
+    LoadBalancerConfig,
+    RollingUpdateConfig,
+    SpotConfig,
+    WarmPoolConfig,
+)
 from .config import (
     DataVolumeConfig,
     DnsConfig,
@@ -20,22 +31,50 @@ from .config import (
     TelemetryServerConfig,
     TlsConfig,
 )
-from .cluster import ApiClusterConfig
 from .errors import ConfigError, Problem
 from .global_endpoint_config import GlobalEndpointConfig
-from .observability import AgentConfig, MonitoringConfig
+from .observability import (
+    AgentConfig,
+    AlertThresholds,
+    AmpRemoteWrite,
+    BasicAuthRemoteWrite,
+    BudgetConfig,
+    CanaryConfig,
+    CloudWatchLogs,
+    HealthCheckWatch,
+    LoadBalancerWatch,
+    LokiLogs,
+    MonitoringConfig,
+    Notifications,
+    OpenSearchLogs,
+    agent_extension,
+)
 from .settings import DeploymentSettings, load_settings
 from .ports import NodePorts
 from .release import PARITY_RELEASE_KEY, Artifact, BinaryRelease
 from .roles import NodeRole
+from .bootstrap import BootstrapExtension, render_bootstrap
 
+# Constructs (and what builds them) load the Terraform framework on first use.
 _LAZY = {
     "SubstrateNode": ".node",
+    "NodeInstanceRole": ".iam",
     "NodeNetwork": ".network",
     "AutoscalingApiCluster": ".cluster.api_cluster",
     "ApiLoadBalancer": ".cluster.alb",
+    "DnsValidatedCertificate": ".cluster.certificate",
+    "AccessLogBucket": ".cluster.access_logs",
+    "RateLimitWebAcl": ".cluster.waf",
+    "NodeGroup": ".cluster.autoscaling",
+    "ClusterAlarms": ".cluster.alarms",
     "GlobalEndpoint": ".global_endpoint",
+    "RegionalTarget": ".global_endpoint",
     "Monitoring": ".observability.monitoring",
+    "AlertTopic": ".observability.notifications",
+    "AwsAlarms": ".observability.alarms",
+    "SyntheticCheck": ".observability.synthetics",
+    "deploy_chain": ".deployment",
+    "ChainDeployment": ".deployment",
 }
 
 __version__ = "0.1.0"
@@ -47,37 +86,20 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = [
-    "AgentConfig",
-    "ApiClusterConfig",
-    "ApiLoadBalancer",
-    "Artifact",
-    "AutoscalingApiCluster",
-    "DeploymentSettings",
-    "GlobalEndpoint",
-    "GlobalEndpointConfig",
-    "Monitoring",
-    "MonitoringConfig",
-    "load_settings",
-    "BinaryRelease",
-    "CATALOG",
-    "Chain",
-    "ChainSpecSource",
-    "ConfigError",
-    "DataVolumeConfig",
-    "DbSizes",
-    "DnsConfig",
-    "MonitoringAccess",
-    "NodeConfig",
-    "NodeNetwork",
-    "NodePorts",
-    "NodeRole",
-    "PARITY_RELEASE_KEY",
-    "POLKADOT_SDK_RELEASE",
-    "Problem",
-    "RpcConfig",
-    "SubstrateNode",
-    "TelemetryServerConfig",
-    "TlsConfig",
-    "get_chain",
-]
+__all__ = sorted(
+    [
+        "CATALOG", "POLKADOT_SDK_RELEASE", "Chain", "ChainSpecSource", "DbSizes", "get_chain",
+        "AlarmConfig", "ApiClusterConfig", "ChainSnapshot", "HealthCheckConfig", "LivenessConfig",
+        "LoadBalancerConfig", "RollingUpdateConfig", "SpotConfig", "WarmPoolConfig",
+        "DataVolumeConfig", "DnsConfig", "MonitoringAccess", "NodeConfig", "RpcConfig",
+        "TelemetryServerConfig", "TlsConfig",
+        "ConfigError", "Problem", "GlobalEndpointConfig",
+        "AgentConfig", "AlertThresholds", "AmpRemoteWrite", "BasicAuthRemoteWrite", "BudgetConfig",
+        "CanaryConfig", "CloudWatchLogs", "HealthCheckWatch", "LoadBalancerWatch", "LokiLogs",
+        "MonitoringConfig", "Notifications", "OpenSearchLogs", "agent_extension",
+        "DeploymentSettings", "load_settings", "NodePorts", "PARITY_RELEASE_KEY", "Artifact",
+        "BinaryRelease", "NodeRole", "BootstrapExtension", "render_bootstrap",
+        *_LAZY,
+    ],
+    key=str.lower,
+)

@@ -16,10 +16,10 @@ from typing import Mapping
 
 from pydantic import Field, field_validator, model_validator
 
-from ._model import Model
+from ._model import Model, sha256_hex
 from .errors import ConfigError
 from .ports import NodePorts
-from .release import BinaryRelease, _https
+from .release import POLKADOT_SDK_DOWNLOADS, BinaryRelease, _https
 
 POLKADOT_SDK_RELEASE = "polkadot-stable2606-1"
 """The polkadot-sdk release every catalog chain is pinned to. Bump it here (or per
@@ -33,6 +33,20 @@ trails the best block peers announce by a block or two, briefly."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 _CHAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SDK_TAG = re.compile(r"^polkadot-(stable[0-9]{4}(-[0-9]{1,3})?|v[0-9]+\.[0-9]+\.[0-9]+)$")
+"""polkadot-sdk release tags: ``polkadot-stable2606`` and its patch releases
+``polkadot-stable2606-1`` (quarterly stable releases, docs/RELEASE.md of polkadot-sdk),
+or the older ``polkadot-v1.16.0``."""
+
+
+def check_release_tag(tag: str) -> str:
+    """A polkadot-sdk release tag, or ``ValueError`` saying what to type."""
+    if not isinstance(tag, str) or not _SDK_TAG.match(tag):
+        raise ValueError(
+            f"{tag!r} is not a polkadot-sdk release tag: give e.g. '{POLKADOT_SDK_RELEASE}' "
+            "(a tag of https://github.com/paritytech/polkadot-sdk/releases)"
+        )
+    return tag
 
 
 class DbSizes(Model):
@@ -49,13 +63,18 @@ class ChainSpecSource(Model):
 
     url: str
     """HTTPS URL of the (raw) chain spec JSON."""
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    """Lowercase hex SHA-256 of the file."""
+    sha256: str
+    """Hex SHA-256 of the file (``sha256sum spec.json``); upper case is lowered."""
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _https(value, "url")
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha256(cls, value: str) -> str:
+        return sha256_hex(value, "the chain spec file")
 
 
 class Chain(Model):
@@ -63,8 +82,10 @@ class Chain(Model):
 
     name: str
     """Catalog key and resource-name prefix, e.g. ``polkadot`` (lowercase, digits, '-')."""
-    chain_id: str
-    """Value of ``--chain`` for built-in specs (ignored when ``chain_spec`` is set)."""
+    chain_id: str | None = None
+    """Value of ``--chain`` for a chain spec built into the binary (``polkadot``,
+    ``kusama``, ``asset-hub-polkadot``...). Required unless ``chain_spec`` is set, which
+    replaces it (then it is ignored). Default: none."""
     release: BinaryRelease
     """The binaries (first one is the node) and how they are verified."""
     relay_chain: str | None = None
@@ -95,16 +116,56 @@ class Chain(Model):
 
     @field_validator("chain_id")
     @classmethod
-    def _chain_id(cls, value: str) -> str:
-        if not _CHAIN_ID.match(value):
-            raise ValueError("must be letters, digits, '_' or '-' (a built-in chain id)")
+    def _chain_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CHAIN_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a built-in chain id: use letters, digits, '_' or '-', e.g. 'polkadot' "
+                "(for your own network's spec file set chain_spec instead)"
+            )
         return value
 
     @model_validator(mode="after")
     def _relay(self) -> "Chain":
         if self.relay_chain is not None and self.relay_chain == self.name:
-            raise ConfigError.of("relay_chain", "cannot name the chain itself")
+            raise ConfigError.of(
+                "relay_chain", f"cannot name the chain itself; give the relay chain's catalog name, e.g. 'polkadot'"
+            )
+        if self.chain_id is None and self.chain_spec is None:
+            raise ConfigError.of(
+                "chain_id",
+                "say which chain spec the node runs: chain_id for one built into the binary "
+                "(e.g. chain_id='polkadot'), or chain_spec=ChainSpecSource(url=..., sha256=...) for a spec file",
+            )
         return self
+
+    def with_release(self, tag: str, field: str = "release") -> "Chain":
+        """This chain on another polkadot-sdk release, e.g. ``polkadot-stable2606-2``:
+        the same binaries from that tag, verified the same way (GPG signature and
+        checksum file, or pins). Only for chains whose binaries come from polkadot-sdk
+        releases (every catalog chain); build your own ``BinaryRelease`` otherwise."""
+        try:
+            check_release_tag(tag)
+        except ValueError as error:
+            raise ConfigError.of(field, str(error)) from None
+        release = self.release
+        if not all(a.url.startswith(f"{POLKADOT_SDK_DOWNLOADS}/") for a in release.artifacts):
+            raise ConfigError.of(
+                field, f"chain '{self.name}' does not run polkadot-sdk release binaries; set its "
+                "Chain.release (a BinaryRelease) to change its version",
+            )
+        if tag == release.version:
+            return self
+        if any(a.sha256 for a in release.artifacts):
+            raise ConfigError.of(
+                field, f"chain '{self.name}' pins sha256 digests of {release.version}; they cannot carry over "
+                f"to {tag}: build BinaryRelease.polkadot_sdk({tag!r}, ..., sha256={{...}}) with the new digests",
+            )
+        upgraded = BinaryRelease.polkadot_sdk(
+            tag, tuple(a.name for a in release.artifacts), signing_key=release.signing_key,
+        )
+        if "keyserver" in release.model_fields_set:
+            upgraded = upgraded.replace(keyserver=release.keyserver)
+        return self.replace(release=upgraded)
 
     @property
     def binary(self) -> str:
@@ -167,7 +228,7 @@ def get_chain(chain: str | Chain, field: str = "chain") -> Chain:
         return chain
     try:
         return CATALOG[chain]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ConfigError.of(
             field,
             f"unknown chain {chain!r}; use one of {', '.join(sorted(CATALOG))}, "

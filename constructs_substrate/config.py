@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ._model import Model, is_deploy_time
 from .chains import CATALOG, Chain, get_chain
-from .domains import check_domain
+from .domains import check_domain, check_email
 from .errors import ConfigError, Problem
 from .instance_types import UnknownInstanceType, describe
 from .ports import NodePorts
@@ -57,9 +57,8 @@ _REFUSED_FLAGS = {
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,32}$")
 _SG_ID = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+)$")
-_DIGEST_IMAGE = re.compile(r"^[a-z0-9./_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}$")
+_DIGEST_IMAGE = re.compile(r"^[a-z0-9./_-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-fA-F]{64}$")
 _AMI = re.compile(r"^ami-[0-9a-f]{8,17}$")
-_EMAIL = re.compile(r"^[^@\s'\"`$\\]+@[^@\s'\"`$\\]+\.[a-z]{2,}$")
 
 
 def _cidr(value: str) -> str:
@@ -117,7 +116,7 @@ class DataVolumeConfig(Model):
     kms_key_arn: str | None = None
     """Customer-managed KMS key for encryption. Default: the account's ``aws/ebs`` key.
     Volumes are encrypted either way."""
-    snapshot_id: str | None = Field(default=None, pattern=r"^snap-[0-9a-f]{8,17}$")
+    snapshot_id: str | None = Field(default=None, pattern=r"^snap-[0-9a-f]{8,17}$", examples=["snap-0123456789abcdef0"])
     """Create the volume from this EBS snapshot (a recent chain database). Default: empty."""
 
     _kms = field_validator("kms_key_arn")(
@@ -222,15 +221,16 @@ class TlsConfig(Model):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an e-mail address")
-        return value
+        return check_email(value)
 
     @field_validator("acme_server")
     @classmethod
     def _acme(cls, value: str) -> str:
         if not re.match(r"^https://[A-Za-z0-9.:-]+/[^\s'\"`$\\]*$", value):
-            raise ValueError("must be an https:// ACME directory URL")
+            raise ValueError(
+                f"{value!r} is not an ACME directory URL: give an https:// URL, e.g. "
+                "'https://acme-staging-v02.api.letsencrypt.org/directory' (Let's Encrypt staging)"
+            )
         return value
 
 
@@ -247,9 +247,12 @@ class TelemetryServerConfig(Model):
     def _digest(cls, value: str) -> str:
         if not _DIGEST_IMAGE.match(value):
             raise ValueError(
-                f"{value!r} must be pinned by digest: 'repo/name[:tag]@sha256:<64 hex>'"
+                f"{value!r} must be pinned by digest: give 'repository[:tag]@sha256:<64 hex digits>', e.g. "
+                f"'docker.io/parity/substrate-telemetry-backend:v1@sha256:{'0123456789abcdef' * 4}' "
+                "(docker buildx imagetools inspect <image> prints the digest)"
             )
-        return value
+        image, digest = value.rsplit("@sha256:", 1)
+        return f"{image}@sha256:{digest.lower()}"
 
 
 class NodeConfig(Model):
@@ -327,7 +330,10 @@ class NodeConfig(Model):
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NODE_NAME.match(value):
-            raise ValueError("must be 1-64 letters, digits, spaces, '.', '_' or '-'")
+            raise ValueError(
+                f"{value!r} is not a node name: give 1-64 letters, digits, spaces, '.', '_' or '-', "
+                "starting with a letter or digit, e.g. 'polkadot-rpc-1'"
+            )
         return value
 
     @field_validator("ami_id")
@@ -349,7 +355,7 @@ class NodeConfig(Model):
     def _relay_urls(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for url in value:
             if not re.match(r"^wss?://[A-Za-z0-9.:-]+(/[^\s'\"`$\\]*)?$", url):
-                raise ValueError(f"{url!r} must be a ws:// or wss:// URL")
+                raise ValueError(f"{url!r} must be a ws:// or wss:// URL without spaces, e.g. 'wss://rpc.polkadot.io'")
         return value
 
     @field_validator("bootnodes")
@@ -357,7 +363,10 @@ class NodeConfig(Model):
     def _bootnodes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for addr in value:
             if not re.match(r"^/(ip4|ip6|dns|dns4|dns6)/[^\s'\"`$\\]+/p2p/[1-9A-HJ-NP-Za-km-z]+$", addr):
-                raise ValueError(f"{addr!r} is not a multiaddr ending in /p2p/<peer id>")
+                raise ValueError(
+                    f"{addr!r} is not a multiaddr ending in /p2p/<peer id>, e.g. "
+                    "'/dns/boot.example.com/tcp/30333/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'"
+                )
         return value
 
     @field_validator("extra_args")
@@ -400,6 +409,10 @@ class NodeConfig(Model):
              "network; remove ingress_cidrs"),
             (self.tls is not None and not profile.allows_tls, "tls",
              f"a {role.value} serves no public endpoint; remove tls"),
+            (self.tls is not None and self.dns is not None and self.tls.domain != self.dns.name, "tls.domain",
+             f"the certificate would name {self.tls.domain if self.tls else ''} but the node's DNS record is "
+             f"{self.dns.name if self.dns else ''}: give both the same name (or remove dns and point your own "
+             "record for tls.domain at the node)"),
             (self.tls is not None and self.tls.challenge == "dns-01"
              and not (self.tls.hosted_zone_id or self.dns), "tls.hosted_zone_id",
              "dns-01 needs the Route53 zone; set it or NodeConfig.dns"),

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._framework import App, aws
+from .chains import Chain, get_chain
 from .cluster import ApiClusterConfig
 from .cluster.api_cluster import AutoscalingApiCluster
 from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
+from .errors import ConfigError
 from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
 from .network import NodeNetwork
 from .node import SubstrateNode
@@ -73,7 +75,7 @@ def _zone_id(stack, settings: DeploymentSettings, provider) -> str:
 def deploy_chain(
     app: App,
     *,
-    chain: str,
+    chain: str | Chain,
     settings: DeploymentSettings,
     rpc_node: dict[str, Any] | None = None,
     validators: int = 0,
@@ -82,6 +84,10 @@ def deploy_chain(
 ) -> ChainDeployment:
     """Build every stack of one chain.
 
+    :param chain: a catalog name (``"polkadot"``) or your own :class:`Chain`
+        (docs/chains.md); its ``name`` names the stacks and endpoints.
+    :param settings: the deployment's settings; ``settings.release`` (when set) moves
+        the chain's nodes to that polkadot-sdk release.
     :param rpc_node: extra ``NodeConfig`` fields for the cluster nodes (role ``rpc``).
     :param validators: validators in the first region (0 for parachains).
     :param relay: the relay chain's deployment; its endpoints become the cluster
@@ -91,6 +97,8 @@ def deploy_chain(
         endpoint, capacity alarms; the cost budget in the first region) and the agents
         on every node.
     """
+    chain_config = _chain(chain, settings)
+    chain = chain_config.name
     endpoint = GlobalEndpointConfig(
         chain=chain, domain=settings.domain, zone_name=settings.effective_zone_name,
         regions=settings.regions, policy=settings.routing_policy,
@@ -108,9 +116,9 @@ def deploy_chain(
             deployment.monitoring[region] = watch
             observed = {"agents": watch.agent_config(), "statements": watch.node_statements()}
         if index == 0 and settings.telemetry_enabled:
-            deployment.telemetry = _telemetry_node(stack, chain, settings, zone_id, network, provider, observed)
+            deployment.telemetry = _telemetry_node(stack, chain_config, settings, zone_id, network, provider, observed)
             telemetry_url = f"wss://{deployment.telemetry.config.tls.domain}/submit"
-        node_fields = {"role": NodeRole.RPC, "name": f"{chain}-rpc-{region}", "chain": chain,
+        node_fields = {"role": NodeRole.RPC, "name": f"{chain}-rpc-{region}", "chain": chain_config,
                        "telemetry_url": telemetry_url, **(rpc_node or {})}
         if relay is not None:
             node_fields["relay_chain_rpc_urls"] = relay.relay_rpc_urls(region)
@@ -140,7 +148,7 @@ def deploy_chain(
                 deployment.validators.append(SubstrateNode(
                     stack, f"validator-{number}",
                     config=NodeConfig(role=NodeRole.VALIDATOR, name=f"{chain}-validator-{number}",
-                                      chain=chain, telemetry_url=telemetry_url),
+                                      chain=chain_config, telemetry_url=telemetry_url),
                     subnet_id=network.subnet_ids[(number - 1) % len(network.subnet_ids)],
                     provider=provider, **observed,
                 ))
@@ -171,6 +179,27 @@ def deploy_chain(
     return deployment
 
 
+def _chain(chain: str | Chain, settings: DeploymentSettings) -> Chain:
+    """The chain to deploy: a catalog name or a :class:`Chain`, on ``settings.release``."""
+    if not isinstance(settings, DeploymentSettings):
+        raise ConfigError.of("settings", "must be a DeploymentSettings (e.g. load_settings('.'))", "deploy_chain")
+    if not isinstance(chain, (str, Chain)):
+        raise ConfigError.of(
+            "chain", f"must be a catalog name like 'polkadot' or a constructs_substrate.Chain, not {type(chain).__name__}",
+            "deploy_chain",
+        )
+    try:
+        resolved = get_chain(chain)
+    except ConfigError as error:
+        raise ConfigError(error.problems, "deploy_chain") from None
+    if settings.release is None:
+        return resolved
+    try:
+        return resolved.with_release(settings.release)
+    except ConfigError as error:
+        raise ConfigError(error.problems, "DeploymentSettings") from None
+
+
 def _monitoring(stack, chain, region, index, settings, endpoint, validators, provider) -> Monitoring:
     expected = tuple(f"{chain}-validator-{n}" for n in range(1, validators + 1)) if index == 0 else ()
     return Monitoring(
@@ -187,12 +216,13 @@ def _monitoring(stack, chain, region, index, settings, endpoint, validators, pro
     )
 
 
-def _telemetry_node(stack, chain, settings, zone_id, network, provider, observed) -> SubstrateNode:
+def _telemetry_node(stack, chain_config, settings, zone_id, network, provider, observed) -> SubstrateNode:
+    chain = chain_config.name
     name = f"telemetry.{chain}.{settings.domain}"
     return SubstrateNode(
         stack, "telemetry",
         config=NodeConfig(
-            role=NodeRole.TELEMETRY, name=f"{chain}-telemetry", chain=chain,
+            role=NodeRole.TELEMETRY, name=f"{chain}-telemetry", chain=chain_config,
             dns=DnsConfig(zone_id=zone_id, name=name),
             tls=TlsConfig(domain=name, email=settings.acme_email),
             telemetry_server=TelemetryServerConfig(

@@ -30,19 +30,57 @@ default) on every path of the tree, checked against ``max_failover_seconds``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from ._framework import Construct, TerraformOutput, aws
-from .errors import ConfigError
+from . import arguments
+from ._framework import Construct, TerraformOutput, aws, is_token
+from .errors import ConfigError, Problem
 from .global_endpoint_config import GlobalEndpointConfig
+
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,32}$")
 
 
 @dataclass(frozen=True)
 class RegionalTarget:
-    """Where a region's traffic goes: its ALB's DNS name (may be a cross-stack reference)."""
+    """Where a region's traffic goes: its ALB's DNS name (may be a cross-stack reference),
+    e.g. ``RegionalTarget(cluster.load_balancer.load_balancer.dns_name)``."""
 
     alb_dns_name: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alb_dns_name, str) or not self.alb_dns_name:
+            raise ConfigError.of(
+                "alb_dns_name", "must be the ALB's DNS name, e.g. cluster.load_balancer.load_balancer.dns_name "
+                f"or 'my-alb-123.eu-central-1.elb.amazonaws.com', not {self.alb_dns_name!r}", "RegionalTarget",
+            )
+
+
+def _argument_problems(config, hosted_zone_id, targets) -> list[Problem]:
+    problems = arguments.of_type(config, GlobalEndpointConfig, "config", "a constructs_substrate.GlobalEndpointConfig")
+    if not (isinstance(hosted_zone_id, str) and (is_token(hosted_zone_id) or _ZONE_ID.match(hosted_zone_id))):
+        problems.append(Problem(
+            "hosted_zone_id", f"must be a Route53 hosted zone id like 'Z0123456789ABCDEFGHIJ', not {hosted_zone_id!r}",
+        ))
+    if not isinstance(targets, Mapping):
+        problems.append(Problem(
+            "targets", "must map each region to a RegionalTarget, e.g. "
+            f"{{'eu-central-1': RegionalTarget(alb_dns_name)}}, not {type(targets).__name__} {targets!r}",
+        ))
+        return problems
+    problems += [
+        Problem(f"targets.{region}", f"must be a RegionalTarget(alb_dns_name), not {type(target).__name__} {target!r}")
+        for region, target in targets.items() if not isinstance(target, RegionalTarget)
+    ]
+    if isinstance(config, GlobalEndpointConfig):
+        missing = [r for r in config.regions if r not in targets]
+        extra = [r for r in targets if r not in config.regions]
+        if missing or extra:
+            problems.append(Problem(
+                "targets", f"need exactly one target per region of config.regions; missing {missing}, unexpected {extra}",
+            ))
+    return problems
 
 
 class GlobalEndpoint(Construct):
@@ -62,13 +100,9 @@ class GlobalEndpoint(Construct):
         targets: Mapping[str, RegionalTarget],
         provider=None,
     ) -> None:
-        missing = [r for r in config.regions if r not in targets]
-        extra = [r for r in targets if r not in config.regions]
-        if missing or extra:
-            raise ConfigError.of(
-                "targets", f"need exactly one target per region; missing {missing}, unexpected {extra}",
-                "GlobalEndpoint",
-            )
+        problems = _argument_problems(config, hosted_zone_id, targets)
+        if problems:
+            raise ConfigError(problems, "GlobalEndpoint")
         super().__init__(scope, id)
         self.config = config
         self.health_checks: dict[str, object] = {}

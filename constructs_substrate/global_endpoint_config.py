@@ -17,7 +17,7 @@ from .regions import CONTINENTS, REGION_CONTINENT, check_regions
 class GlobalEndpointConfig(Model):
     """Names, regions and routing of one chain's global endpoint."""
 
-    chain: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    chain: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$", examples=["polkadot"])
     """Chain name, the first label of the global name (``polkadot``)."""
     domain: str
     """Parent domain: the global name is ``<chain>.<domain>``."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 
+from . import arguments
 from ._framework import Construct, Fn, aws
 from .errors import ConfigError
 from .iam import policy_document
 from .kms import LogsKey
 from .naming import name_prefix
+from .observability.config import LOG_RETENTION_DAYS
 
 
 class NodeNetwork(Construct):
@@ -31,9 +33,19 @@ class NodeNetwork(Construct):
         flow_log_retention_days: int = 30,
         provider=None,
     ) -> None:
+        problems = arguments.integer(az_count, "az_count", 2, 6) + arguments.integer(
+            flow_log_retention_days, "flow_log_retention_days", 1, 3653,
+        )
+        if not problems and flow_log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(arguments.Problem(
+                "flow_log_retention_days",
+                f"CloudWatch Logs keeps logs {', '.join(map(str, LOG_RETENTION_DAYS))} days; pick one, e.g. 30",
+            ))
+        if problems:
+            raise ConfigError(problems, "NodeNetwork")
         try:
             network = ipaddress.ip_network(cidr)
-        except ValueError:
+        except (TypeError, ValueError):
             raise ConfigError.of("cidr", f"{cidr!r} is not a CIDR block like '10.40.0.0/16'", "NodeNetwork") from None
         if network.version != 4 or not 16 <= network.prefixlen <= 24:
             raise ConfigError.of("cidr", "must be an IPv4 block between /16 and /24", "NodeNetwork")

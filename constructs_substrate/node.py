@@ -9,11 +9,10 @@ source. Every created resource is a public attribute (the escape hatch).
 from __future__ import annotations
 
 import json
-import re
 from typing import Sequence
 
-from . import flags, ports
-from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws, is_token
+from . import arguments, flags, ports
+from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
 from .bootstrap import paths, render_bootstrap
 from .observability import AgentConfig, agent_extension
 from .config import NodeConfig
@@ -40,12 +39,6 @@ def _unreserved(name: str, reserved: tuple[str, ...] | str) -> str:
     """``name``, or ``node-<name>`` when it starts with a prefix AWS reserves (a construct
     id such as ``aws-validator`` or ``sg-1`` would otherwise fail at apply, not at synth)."""
     return f"node-{name}" if name.lower().startswith(reserved) else name
-
-
-def _check_id(value: str, prefix: str, field: str) -> str:
-    if not is_token(value) and not re.match(rf"^{prefix}-[0-9a-f]{{8,17}}$", value):
-        raise ConfigError.of(field, f"{value!r} is not an id like '{prefix}-0123456789abcdef0'", "SubstrateNode")
-    return value
 
 
 def node_ingress(config: NodeConfig) -> list[Ingress]:
@@ -109,9 +102,14 @@ class SubstrateNode(Construct):
         statements: Sequence[dict] = (),
         provider=None,
     ) -> None:
-        if not isinstance(config, NodeConfig):
-            raise ConfigError.of("config", "must be a constructs_substrate.NodeConfig", "SubstrateNode")
-        _check_id(subnet_id, "subnet", "subnet_id")
+        problems = (
+            arguments.of_type(config, NodeConfig, "config", "a NodeConfig, e.g. NodeConfig(role='rpc', name='rpc-1')")
+            + arguments.aws_id(subnet_id, "subnet", "subnet_id")
+            + arguments.of_type(agents, AgentConfig, "agents", "an AgentConfig (Monitoring.agent_config())", optional=True)
+            + arguments.statements(statements)
+        )
+        if problems:
+            raise ConfigError(problems, "SubstrateNode")
         # Render first: a bootstrap that cannot be built must fail before any resource exists.
         self.bootstrap = render_bootstrap(config, [agent_extension(agents, config)] if agents else [])
         super().__init__(scope, id)

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._model import Model
+from ._model import Model, sha256_hex
 from .errors import ConfigError, Problem
 
 PARITY_RELEASE_KEY = "90BD75EBBB8E95CB3DA6078F94A4029AB4B35DAE"
@@ -32,7 +32,6 @@ KEYS_DIR = "keys"
 
 POLKADOT_SDK_DOWNLOADS = "https://github.com/paritytech/polkadot-sdk/releases/download"
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _FINGERPRINT = re.compile(r"^[0-9A-F]{40}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,79}$")
@@ -140,9 +139,7 @@ class Artifact(Model):
     @field_validator("sha256")
     @classmethod
     def _sha(cls, value: str | None) -> str | None:
-        if value is not None and not _SHA256.match(value):
-            raise ValueError("must be 64 lowercase hex characters (the output of sha256sum)")
-        return value
+        return None if value is None else sha256_hex(value, "the artifact")
 
 
 class BinaryRelease(Model):

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from ._model import Model
-from .domains import check_domain, is_within
+from ._model import Model, scalar_kind
+from .chains import check_release_tag
+from .domains import check_domain, check_email, is_within
 from .errors import ConfigError
 from .regions import check_region, check_regions
 
@@ -42,6 +43,7 @@ _ENV = {
     "state_bucket": "SUBSTRATE_STATE_BUCKET",
     "state_region": "SUBSTRATE_STATE_REGION",
     "state_key_prefix": "SUBSTRATE_STATE_KEY_PREFIX",
+    "release": "SUBSTRATE_RELEASE",
 }
 
 STATE_FIELDS = ("state_bucket", "state_region", "state_key_prefix")
@@ -97,6 +99,10 @@ class DeploymentSettings(Model):
     ``SUBSTRATE_ACME_EMAIL``. Default: ``hostmaster@<domain>`` when domain is set."""
     alert_email: str | None = None
     """E-mail subscribed to alerts. Env ``SUBSTRATE_ALERT_EMAIL``. Default: none."""
+    release: str | None = None
+    """polkadot-sdk release tag the apps' nodes run, e.g. ``polkadot-stable2606-2``
+    (upgrade one app first: ``SUBSTRATE_RELEASE=... python apps/kusama.py``). Env
+    ``SUBSTRATE_RELEASE``. Default: the library's pin (``chains.POLKADOT_SDK_RELEASE``)."""
     validators: int = Field(default=1, ge=0, le=20)
     """Validators per relay-chain app (in the first region). Env ``SUBSTRATE_VALIDATORS``.
     Default: 1."""
@@ -114,7 +120,7 @@ class DeploymentSettings(Model):
     """Monthly AWS cost budget per app, alerting at 80% and 100%. Env
     ``SUBSTRATE_MONTHLY_BUDGET_USD``. Default: 3000."""
 
-    status_page_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+    status_page_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", examples=["acme/status"])
     """GitHub ``owner/repo`` of the Upptime status page; apps then write
     ``cdktf.out/.upptimerc.yml`` listing every public endpoint. Env
     ``SUBSTRATE_STATUS_REPO``. Default: none (no status page config)."""
@@ -133,6 +139,8 @@ class DeploymentSettings(Model):
     ``SUBSTRATE_STATE_KEY_PREFIX``. Default: none."""
 
     _domain = field_validator("domain")(lambda cls, v: check_domain(v))
+    _emails = field_validator("acme_email", "alert_email")(lambda cls, v: None if v is None else check_email(v))
+    _release = field_validator("release")(lambda cls, v: None if v is None else check_release_tag(v))
 
     @field_validator("zone_name")
     @classmethod
@@ -198,16 +206,39 @@ class DeploymentSettings(Model):
         return bool(self.telemetry_backend_image)
 
 
+_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+def _env_value(field: str, variable: str, raw: str) -> object:
+    """An environment variable's text as the field's type: numbers and flags are
+    converted here, explicitly (the models take no text for them), lists split at commas."""
+    annotation = DeploymentSettings.model_fields[field].annotation
+    if "tuple" in str(annotation):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    scalar = scalar_kind(annotation)
+    if scalar is None:
+        return raw
+    kind, example = scalar
+    try:
+        if kind is bool:
+            if raw.lower() not in _TRUE + _FALSE:
+                raise ValueError
+            return raw.lower() in _TRUE
+        return int(raw) if kind is int else float(raw)
+    except ValueError:
+        what = {int: "a whole number", float: "a number", bool: "true or false"}[kind]
+        shown = example if example is not None else "true"
+        raise ConfigError.of(
+            field, f"{variable}={raw!r} must be {what}, e.g. {variable}={shown}", "DeploymentSettings",
+        ) from None
+
+
 def _from_env(environ: dict[str, str]) -> dict:
     values: dict = {}
     for field, variable in _ENV.items():
         raw = environ.get(variable, "").strip()
-        if not raw:
-            continue
-        if field == "regions":
-            values[field] = tuple(r.strip() for r in raw.split(",") if r.strip())
-        else:
-            values[field] = raw
+        if raw:
+            values[field] = _env_value(field, variable, raw)
     return values
 
 

@@ -3,11 +3,10 @@ or more RPC clusters (each adds a host rule and its certificate)."""
 
 from __future__ import annotations
 
-import re
 from typing import Sequence
 
-from .. import ports
-from .._framework import Construct, TerraformResourceLifecycle, Token, aws, is_token
+from .. import arguments, ports
+from .._framework import Construct, TerraformResourceLifecycle, aws
 from ..errors import ConfigError, Problem
 from ..naming import name_prefix
 from ..security_groups import INTERNET, Ingress, add_ingress_rules
@@ -22,22 +21,9 @@ never try plain HTTP again for a year."""
 
 def network_problems(vpc_id: str, subnet_ids: Sequence[str]) -> list[Problem]:
     """Problems with a VPC id and subnet ids (values known only at deploy time pass)."""
-    problems = []
-    if not is_token(vpc_id) and not re.match(r"^vpc-[0-9a-f]{8,17}$", vpc_id):
-        problems.append(Problem("vpc_id", f"{vpc_id!r} is not a VPC id like 'vpc-0123456789abcdef0'"))
-    subnets = list(subnet_ids)
-    whole_list_token = len(subnets) == 1 and Token.is_unresolved(subnets[0]) and subnets[0].startswith("#{")
-    if not whole_list_token and len(subnets) < 2:
-        problems.append(Problem(
-            "subnet_ids", f"give at least two subnets in different AZs (an ALB and the group span AZs); got {len(subnets)}"
-        ))
-    bad = [s for s in subnets if not is_token(s) and not re.match(r"^subnet-[0-9a-f]{8,17}$", s)]
-    if bad:
-        problems.append(Problem("subnet_ids", f"{', '.join(map(repr, bad))} are not subnet ids like 'subnet-0123456789abcdef0'"))
-    literal = [s for s in subnets if not is_token(s)]
-    if len(set(literal)) != len(literal):
-        problems.append(Problem("subnet_ids", "lists a subnet twice"))
-    return problems
+    return arguments.aws_id(vpc_id, "vpc", "vpc_id") + arguments.aws_ids(
+        subnet_ids, "subnet", "subnet_ids", at_least=2, why="in different AZs: an ALB and the group span AZs",
+    )
 
 
 class ApiLoadBalancer(Construct):
@@ -70,7 +56,9 @@ class ApiLoadBalancer(Construct):
     ) -> None:
         if not isinstance(config, LoadBalancerConfig):
             raise ConfigError.of("config", "must be a constructs_substrate.cluster.LoadBalancerConfig", "ApiLoadBalancer")
-        problems = network_problems(vpc_id, subnet_ids)
+        problems = network_problems(vpc_id, subnet_ids) + arguments.of_type(
+            certificate_arn, str, "certificate_arn", "an ACM certificate ARN (e.g. DnsValidatedCertificate(...).certificate_arn)",
+        )
         if problems:
             raise ConfigError(problems, "ApiLoadBalancer")
         super().__init__(scope, id)

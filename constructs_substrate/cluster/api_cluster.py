@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .. import arguments
 from .._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
 from ..bootstrap import render_bootstrap
 from ..observability import AgentConfig, agent_extension
@@ -101,8 +102,13 @@ class AutoscalingApiCluster(Construct):
     ) -> None:
         if not isinstance(config, ApiClusterConfig):
             raise ConfigError.of("config", "must be a constructs_substrate.cluster.ApiClusterConfig", _MODEL)
-        problems = network_problems(vpc_id, subnet_ids)
-        if load_balancer is not None and config.load_balancer_fields_set:
+        problems = (
+            network_problems(vpc_id, subnet_ids)
+            + arguments.of_type(load_balancer, ApiLoadBalancer, "load_balancer", "an ApiLoadBalancer to share", optional=True)
+            + arguments.of_type(agents, AgentConfig, "agents", "an AgentConfig (Monitoring.agent_config())", optional=True)
+            + arguments.statements(statements)
+        )
+        if isinstance(load_balancer, ApiLoadBalancer) and config.load_balancer_fields_set:
             problems.append(Problem(
                 "config.load_balancer",
                 f"{', '.join(config.load_balancer_fields_set)} belong to the shared ApiLoadBalancer "

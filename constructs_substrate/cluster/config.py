@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .._model import Model, is_deploy_time
+from .._model import Model, is_deploy_time, sha256_hex
 from ..config import NodeConfig
 from ..domains import check_domain, is_within
 from ..errors import ConfigError, Problem
@@ -41,6 +41,14 @@ _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,25
 _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
 _EXTRACT_TO = re.compile(r"^chains(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 _ARCHIVE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?/[A-Za-z0-9._~%/+=&?:@,-]*$")
+_PUBLIC_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)+/?$")
+_PUBLIC_NAME = re.compile(r"^(?P<chain>[a-z0-9-]+?)-(?P<database>rocksdb|paritydb)-(?P<pruning>prune|archive)$")
+_CHAIN_DIR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+PUBLIC_SNAPSHOTS = "https://snapshots.polkadot.io"
+"""Parity's public snapshot service: ``<service>/<chain>-<rocksdb|paritydb>-<prune|archive>``
+(the list in the README of paritytech/helm-charts ``charts/node``)."""
+SPEC_DIRS = {"kusama": "ksmcc3", "westend": "westend2"}
+"""Chain spec ids (the directory below ``chains/``) that differ from the catalog's chain id."""
 
 
 
@@ -210,11 +218,14 @@ class SpotConfig(Model):
 
 
 class ChainSnapshot(Model):
-    """Start new instances from chain data instead of syncing from genesis: EITHER an
-    EBS snapshot whose id is read from an SSM parameter (fastest; refresh the
-    parameter to move every new instance to a newer snapshot, no code change) OR a
-    database archive downloaded in parallel, resumably and checksummed, into an empty
-    database before the node's first start."""
+    """Start new instances from chain data instead of syncing from genesis. Sources,
+    fastest first: an EBS snapshot whose id is read from an SSM parameter (refresh the
+    parameter to move every new instance to a newer snapshot, no code change); a public
+    snapshot in Parity's layout (``public_url``, e.g. snapshots.polkadot.io) downloaded
+    in parallel, resumably and verified; or a single database archive. An instance uses
+    the first that is available and falls back to the next (warp sync last), logging
+    each step: ``ssm_parameter_name`` may be combined with ``public_url``; an archive is
+    the only source when given."""
 
     ssm_parameter_name: str | None = None
     """SSM parameter (String) holding an EBS snapshot id (``snap-...``) of a data
@@ -227,6 +238,26 @@ class ChainSnapshot(Model):
     together. Default: none."""
     archive_sha256: str | None = None
     """Lowercase hex SHA-256 of the archive; required with ``archive_url``. Default: none."""
+    public_url: str | None = None
+    """HTTPS URL of a snapshot in the layout of Parity's public snapshot service: a base
+    such as ``https://snapshots.polkadot.io/polkadot-rocksdb-prune`` (the newest
+    snapshot, named by its ``latest_version.meta.txt``) or one snapshot below it
+    (``.../polkadot-rocksdb-prune/20260316-011637``). Its ``files.txt`` lists the
+    database files; they download in parallel into an empty database, resume after an
+    interruption and are verified (length; SHA-256 when ``files.sha256`` is published)
+    before one rename moves them into place. The snapshot's database kind and pruning
+    must match the node (``node.database``, role). Default: none."""
+    public_database: Literal["rocksdb", "paritydb"] | None = None
+    """The public snapshot's database kind. Default: from the URL's name
+    (``<chain>-<rocksdb|paritydb>-<prune|archive>``); required when the name says none."""
+    public_archive: bool | None = None
+    """Whether the public snapshot is an archive database (else pruned). Default: from
+    the URL's name (``-archive`` or ``-prune``); required when the name says neither."""
+    public_chain_dir: str | None = None
+    """Directory below ``chains/`` that the node keeps this chain in (the chain spec's
+    id): the files go to ``chains/<dir>/db`` (RocksDB) or ``chains/<dir>/paritydb``.
+    Default: the node chain's spec id (``polkadot``, ``ksmcc3`` for kusama,
+    ``westend2`` for westend, else the chain id); required for a custom chain spec."""
     extract_to: str = "chains"
     """Directory below the data directory that the archive's top level corresponds to:
     ``chains`` when the archive holds ``<chain id>/db/...``; e.g.
@@ -251,12 +282,27 @@ class ChainSnapshot(Model):
             raise ValueError(f"the URL must end in one of: {', '.join('.' + s for s in ARCHIVE_FORMATS)}")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not _PUBLIC_URL.match(value):
+            raise ValueError(
+                f"{value!r} must be an https:// URL of a snapshot base like "
+                f"'{PUBLIC_SNAPSHOTS}/polkadot-rocksdb-prune' (no query, spaces or quotes)"
+            )
+        return value.rstrip("/") if value else value
+
+    @field_validator("public_chain_dir")
+    @classmethod
+    def _chain_dir(cls, value: str | None) -> str | None:
+        if value is not None and (not _CHAIN_DIR.match(value) or value in (".", "..")):
+            raise ValueError(f"{value!r} must be one directory name like 'polkadot' or 'ksmcc3'")
+        return value
+
     @field_validator("archive_sha256")
     @classmethod
     def _sha(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[0-9a-f]{64}$", value):
-            raise ValueError("must be 64 lowercase hex digits (the archive's SHA-256)")
-        return value
+        return None if value is None else sha256_hex(value, "the archive")
 
     @field_validator("extract_to")
     @classmethod
@@ -271,15 +317,44 @@ class ChainSnapshot(Model):
     @model_validator(mode="after")
     def _one_source(self) -> "ChainSnapshot":
         archive = self.archive_url is not None
-        if (self.ssm_parameter_name is not None) == archive:
+        if archive and self.public_url is not None:
+            raise ConfigError.of("public_url", "give one download source: public_url or archive_url, not both")
+        if (self.ssm_parameter_name is not None or self.public_url is not None) == archive:
             raise ConfigError.of(
                 "ssm_parameter_name",
-                "give exactly one source: ssm_parameter_name (an EBS snapshot) or "
-                "archive_url with archive_sha256 (a database archive)",
+                "give a source: ssm_parameter_name (an EBS snapshot) and/or public_url (a public "
+                "snapshot), or archive_url with archive_sha256 (a database archive) alone",
             )
+        name = self.public_name
+        for field, value in (("public_database", self.public_database), ("public_archive", self.public_archive)):
+            if self.public_url is not None and value is None and name is None:
+                raise ConfigError.of(
+                    field, f"the name of {self.public_url} is not <chain>-<rocksdb|paritydb>-<prune|archive>; "
+                    f"give {field}",
+                )
         if archive != (self.archive_sha256 is not None):
             raise ConfigError.of("archive_sha256", "archive_url and archive_sha256 go together; give both")
         return self
+
+    @property
+    def public_name(self) -> re.Match | None:
+        """The public snapshot's base name parsed (``chain``, ``database``, ``pruning``)."""
+        if self.public_url is None:
+            return None
+        parts = self.public_url.split("/")[3:]
+        names = [part for part in parts if _PUBLIC_NAME.match(part)]
+        return _PUBLIC_NAME.match(names[-1]) if names else None
+
+    @property
+    def public_kind(self) -> tuple[str, bool] | None:
+        """``(database, archive)`` of the public snapshot."""
+        if self.public_url is None:
+            return None
+        name = self.public_name
+        database = self.public_database or (name["database"] if name else None)
+        archive = self.public_archive if self.public_archive is not None else bool(name and name["pruning"] == "archive")
+        assert database is not None
+        return database, archive
 
     @property
     def archive_format(self) -> str | None:
@@ -382,7 +457,7 @@ class ApiClusterConfig(Model):
     def _dns(cls, value: str) -> str:
         return check_domain(value)
 
-    @field_validator("extra_names")
+    @field_validator("extra_names", "validated_elsewhere")
     @classmethod
     def _extra_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_domain(name) for name in value)
@@ -476,11 +551,12 @@ class ApiClusterConfig(Model):
                 message = error.problems[0].message if isinstance(error, ConfigError) else str(error)
                 problems.append(Problem("spot.instance_types", message))
                 continue
-            if spec.vcpus != vcpus:
+            if spec.vcpus != vcpus or spec.memory_gib < memory:
                 problems.append(Problem(
                     "spot.instance_types",
-                    f"{name} has {spec.vcpus} vCPUs but {self.node.effective_instance_type} has {vcpus}; "
-                    "the node's connection limits are rendered once, so use types of the same size",
+                    f"{name} has {spec.vcpus} vCPUs and {spec.memory_gib:g} GiB but "
+                    f"{self.node.effective_instance_type} has {vcpus} and {memory:g}; the node's connection "
+                    "and subscription limits are rendered once, so use types of the same size",
                 ))
         return problems
 

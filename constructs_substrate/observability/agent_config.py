@@ -90,7 +90,7 @@ class BasicAuthRemoteWrite(Model):
     """Discriminator. Default: ``basic_auth``."""
     url: str
     """The remote_write URL (https)."""
-    username: str = Field(pattern=r"^[A-Za-z0-9._@+-]{1,128}$")
+    username: str = Field(pattern=r"^[A-Za-z0-9._@+-]{1,128}$", examples=["123456"])
     """Basic auth user name."""
     password_file: str = "/etc/substrate/observability/remote-write-password"
     """File holding the password, readable by the ``prometheus`` user. Default:
@@ -128,7 +128,7 @@ class LokiLogs(Model):
     """Loki host name (TLS on ``port``)."""
     port: int = Field(default=443, ge=1, le=65535)
     """Loki HTTPS port. Default: 443."""
-    username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._@+-]{1,128}$")
+    username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._@+-]{1,128}$", examples=["123456"])
     """Basic auth user (e.g. a Grafana Cloud tenant id); the password is read from the
     environment variable ``LOKI_PASSWORD`` in ``/etc/substrate/observability/loki.env``,
     which you provision. Default: no authentication."""

@@ -104,7 +104,7 @@ class Notifications(Model):
 class LoadBalancerWatch(Model):
     """One Application Load Balancer target group to alarm on and chart."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$", examples=["rpc"])
     """Short name used in alarm names and widget titles, e.g. ``rpc``."""
     load_balancer_arn_suffix: str
     """``app/<name>/<id>`` (the ALB's ``arn_suffix``)."""
@@ -125,7 +125,7 @@ class LoadBalancerWatch(Model):
 class HealthCheckWatch(Model):
     """A Route53 health check to alarm on (its metrics exist only in us-east-1)."""
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$", examples=["eu-central-1"])
     """Short name used in the alarm name, e.g. ``eu-central-1``."""
     health_check_id: str
     """The health check's id."""
