@@ -457,7 +457,7 @@ class ApiClusterConfig(Model):
     def _dns(cls, value: str) -> str:
         return check_domain(value)
 
-    @field_validator("extra_names", "validated_elsewhere")
+    @field_validator("extra_names")
     @classmethod
     def _extra_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_domain(name) for name in value)
@@ -473,7 +473,7 @@ class ApiClusterConfig(Model):
     def _cross_checks(self) -> "ApiClusterConfig":
         problems = (
             self._node_problems() + self._name_problems() + self._size_problems()
-            + self._spot_problems() + self._sync_problems()
+            + self._spot_problems() + self._sync_problems() + self._public_snapshot_problems()
         )
         if problems:
             raise ConfigError(problems)
@@ -551,12 +551,11 @@ class ApiClusterConfig(Model):
                 message = error.problems[0].message if isinstance(error, ConfigError) else str(error)
                 problems.append(Problem("spot.instance_types", message))
                 continue
-            if spec.vcpus != vcpus or spec.memory_gib < memory:
+            if spec.vcpus != vcpus:
                 problems.append(Problem(
                     "spot.instance_types",
-                    f"{name} has {spec.vcpus} vCPUs and {spec.memory_gib:g} GiB but "
-                    f"{self.node.effective_instance_type} has {vcpus} and {memory:g}; the node's connection "
-                    "and subscription limits are rendered once, so use types of the same size",
+                    f"{name} has {spec.vcpus} vCPUs but {self.node.effective_instance_type} has {vcpus}; "
+                    "the node's connection limits are rendered once, so use types of the same size",
                 ))
         return problems
 
@@ -574,7 +573,54 @@ class ApiClusterConfig(Model):
             "or, for a small chain, set lifecycle_timeout_seconds to its sync time",
         )]
 
+    def _public_snapshot_problems(self) -> list[Problem]:
+        """The public snapshot must be a database this node can open: the same kind
+        (``--database``) and pruning (Substrate refuses a stored pruning mode other than
+        the requested one: ``StateDbError::IncompatiblePruningModes`` in sc-state-db)
+        and the same chain."""
+        snapshot, node = self.snapshot, self.node
+        if snapshot is None or snapshot.public_kind is None:
+            return []
+        database, archive = snapshot.public_kind
+        problems = []
+        if database != node.database:
+            problems.append(Problem(
+                "node.database",
+                f"is '{node.database}' but the public snapshot {snapshot.public_url} is a '{database}' database; "
+                f"set node.database='{database}' or use the snapshot's -{node.database}- variant",
+            ))
+        if archive != node.profile.archive:
+            want, got = ("an archive", "pruned") if node.profile.archive else ("a pruned", "an archive")
+            problems.append(Problem(
+                "snapshot.public_url",
+                f"the node ({node.role.value}) needs {want} database but {snapshot.public_url} is {got} one; "
+                "Substrate refuses to open a database with another pruning mode",
+            ))
+        name = snapshot.public_name
+        if name is not None and set(name["chain"].split("-")) != set(node.chain.name.split("-")):
+            problems.append(Problem(
+                "snapshot.public_url",
+                f"{snapshot.public_url} is a snapshot of '{name['chain']}', not of '{node.chain.name}'",
+            ))
+        if node.chain.chain_spec is not None and snapshot.public_chain_dir is None:
+            problems.append(Problem(
+                "snapshot.public_chain_dir",
+                "a custom chain spec's id is not known here: give the directory below chains/ (the spec's \"id\")",
+            ))
+        return problems
+
     # ---- derived values ------------------------------------------------------------
+
+    @property
+    def public_snapshot_dir(self) -> str | None:
+        """Where the public snapshot's files go, below the data directory:
+        ``chains/<spec id>/db`` (RocksDB) or ``chains/<spec id>/paritydb``."""
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.public_kind is None:
+            return None
+        chain = self.node.chain
+        directory = snapshot.public_chain_dir or SPEC_DIRS.get(chain.chain_id, chain.chain_id)
+        return f"chains/{directory}/{'paritydb' if snapshot.public_kind[0] == 'paritydb' else 'db'}"
 
     @property
     def names(self) -> tuple[str, ...]:
