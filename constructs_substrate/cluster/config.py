@@ -41,6 +41,14 @@ _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,25
 _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]{1,1011}$")
 _EXTRACT_TO = re.compile(r"^chains(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$")
 _ARCHIVE_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?/[A-Za-z0-9._~%/+=&?:@,-]*$")
+_PUBLIC_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~-]+)+/?$")
+_PUBLIC_NAME = re.compile(r"^(?P<chain>[a-z0-9-]+?)-(?P<database>rocksdb|paritydb)-(?P<pruning>prune|archive)$")
+_CHAIN_DIR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+PUBLIC_SNAPSHOTS = "https://snapshots.polkadot.io"
+"""Parity's public snapshot service: ``<service>/<chain>-<rocksdb|paritydb>-<prune|archive>``
+(the list in the README of paritytech/helm-charts ``charts/node``)."""
+SPEC_DIRS = {"kusama": "ksmcc3", "westend": "westend2"}
+"""Chain spec ids (the directory below ``chains/``) that differ from the catalog's chain id."""
 
 
 
@@ -210,11 +218,14 @@ class SpotConfig(Model):
 
 
 class ChainSnapshot(Model):
-    """Start new instances from chain data instead of syncing from genesis: EITHER an
-    EBS snapshot whose id is read from an SSM parameter (fastest; refresh the
-    parameter to move every new instance to a newer snapshot, no code change) OR a
-    database archive downloaded in parallel, resumably and checksummed, into an empty
-    database before the node's first start."""
+    """Start new instances from chain data instead of syncing from genesis. Sources,
+    fastest first: an EBS snapshot whose id is read from an SSM parameter (refresh the
+    parameter to move every new instance to a newer snapshot, no code change); a public
+    snapshot in Parity's layout (``public_url``, e.g. snapshots.polkadot.io) downloaded
+    in parallel, resumably and verified; or a single database archive. An instance uses
+    the first that is available and falls back to the next (warp sync last), logging
+    each step: ``ssm_parameter_name`` may be combined with ``public_url``; an archive is
+    the only source when given."""
 
     ssm_parameter_name: str | None = None
     """SSM parameter (String) holding an EBS snapshot id (``snap-...``) of a data
@@ -227,6 +238,26 @@ class ChainSnapshot(Model):
     together. Default: none."""
     archive_sha256: str | None = None
     """Lowercase hex SHA-256 of the archive; required with ``archive_url``. Default: none."""
+    public_url: str | None = None
+    """HTTPS URL of a snapshot in the layout of Parity's public snapshot service: a base
+    such as ``https://snapshots.polkadot.io/polkadot-rocksdb-prune`` (the newest
+    snapshot, named by its ``latest_version.meta.txt``) or one snapshot below it
+    (``.../polkadot-rocksdb-prune/20260316-011637``). Its ``files.txt`` lists the
+    database files; they download in parallel into an empty database, resume after an
+    interruption and are verified (length; SHA-256 when ``files.sha256`` is published)
+    before one rename moves them into place. The snapshot's database kind and pruning
+    must match the node (``node.database``, role). Default: none."""
+    public_database: Literal["rocksdb", "paritydb"] | None = None
+    """The public snapshot's database kind. Default: from the URL's name
+    (``<chain>-<rocksdb|paritydb>-<prune|archive>``); required when the name says none."""
+    public_archive: bool | None = None
+    """Whether the public snapshot is an archive database (else pruned). Default: from
+    the URL's name (``-archive`` or ``-prune``); required when the name says neither."""
+    public_chain_dir: str | None = None
+    """Directory below ``chains/`` that the node keeps this chain in (the chain spec's
+    id): the files go to ``chains/<dir>/db`` (RocksDB) or ``chains/<dir>/paritydb``.
+    Default: the node chain's spec id (``polkadot``, ``ksmcc3`` for kusama,
+    ``westend2`` for westend, else the chain id); required for a custom chain spec."""
     extract_to: str = "chains"
     """Directory below the data directory that the archive's top level corresponds to:
     ``chains`` when the archive holds ``<chain id>/db/...``; e.g.
@@ -251,6 +282,23 @@ class ChainSnapshot(Model):
             raise ValueError(f"the URL must end in one of: {', '.join('.' + s for s in ARCHIVE_FORMATS)}")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not _PUBLIC_URL.match(value):
+            raise ValueError(
+                f"{value!r} must be an https:// URL of a snapshot base like "
+                f"'{PUBLIC_SNAPSHOTS}/polkadot-rocksdb-prune' (no query, spaces or quotes)"
+            )
+        return value.rstrip("/") if value else value
+
+    @field_validator("public_chain_dir")
+    @classmethod
+    def _chain_dir(cls, value: str | None) -> str | None:
+        if value is not None and (not _CHAIN_DIR.match(value) or value in (".", "..")):
+            raise ValueError(f"{value!r} must be one directory name like 'polkadot' or 'ksmcc3'")
+        return value
+
     @field_validator("archive_sha256")
     @classmethod
     def _sha(cls, value: str | None) -> str | None:
@@ -269,15 +317,44 @@ class ChainSnapshot(Model):
     @model_validator(mode="after")
     def _one_source(self) -> "ChainSnapshot":
         archive = self.archive_url is not None
-        if (self.ssm_parameter_name is not None) == archive:
+        if archive and self.public_url is not None:
+            raise ConfigError.of("public_url", "give one download source: public_url or archive_url, not both")
+        if (self.ssm_parameter_name is not None or self.public_url is not None) == archive:
             raise ConfigError.of(
                 "ssm_parameter_name",
-                "give exactly one source: ssm_parameter_name (an EBS snapshot) or "
-                "archive_url with archive_sha256 (a database archive)",
+                "give a source: ssm_parameter_name (an EBS snapshot) and/or public_url (a public "
+                "snapshot), or archive_url with archive_sha256 (a database archive) alone",
             )
+        name = self.public_name
+        for field, value in (("public_database", self.public_database), ("public_archive", self.public_archive)):
+            if self.public_url is not None and value is None and name is None:
+                raise ConfigError.of(
+                    field, f"the name of {self.public_url} is not <chain>-<rocksdb|paritydb>-<prune|archive>; "
+                    f"give {field}",
+                )
         if archive != (self.archive_sha256 is not None):
             raise ConfigError.of("archive_sha256", "archive_url and archive_sha256 go together; give both")
         return self
+
+    @property
+    def public_name(self) -> re.Match | None:
+        """The public snapshot's base name parsed (``chain``, ``database``, ``pruning``)."""
+        if self.public_url is None:
+            return None
+        parts = self.public_url.split("/")[3:]
+        names = [part for part in parts if _PUBLIC_NAME.match(part)]
+        return _PUBLIC_NAME.match(names[-1]) if names else None
+
+    @property
+    def public_kind(self) -> tuple[str, bool] | None:
+        """``(database, archive)`` of the public snapshot."""
+        if self.public_url is None:
+            return None
+        name = self.public_name
+        database = self.public_database or (name["database"] if name else None)
+        archive = self.public_archive if self.public_archive is not None else bool(name and name["pruning"] == "archive")
+        assert database is not None
+        return database, archive
 
     @property
     def archive_format(self) -> str | None:
@@ -396,7 +473,7 @@ class ApiClusterConfig(Model):
     def _cross_checks(self) -> "ApiClusterConfig":
         problems = (
             self._node_problems() + self._name_problems() + self._size_problems()
-            + self._spot_problems() + self._sync_problems()
+            + self._spot_problems() + self._sync_problems() + self._public_snapshot_problems()
         )
         if problems:
             raise ConfigError(problems)
@@ -496,7 +573,54 @@ class ApiClusterConfig(Model):
             "or, for a small chain, set lifecycle_timeout_seconds to its sync time",
         )]
 
+    def _public_snapshot_problems(self) -> list[Problem]:
+        """The public snapshot must be a database this node can open: the same kind
+        (``--database``) and pruning (Substrate refuses a stored pruning mode other than
+        the requested one: ``StateDbError::IncompatiblePruningModes`` in sc-state-db)
+        and the same chain."""
+        snapshot, node = self.snapshot, self.node
+        if snapshot is None or snapshot.public_kind is None:
+            return []
+        database, archive = snapshot.public_kind
+        problems = []
+        if database != node.database:
+            problems.append(Problem(
+                "node.database",
+                f"is '{node.database}' but the public snapshot {snapshot.public_url} is a '{database}' database; "
+                f"set node.database='{database}' or use the snapshot's -{node.database}- variant",
+            ))
+        if archive != node.profile.archive:
+            want, got = ("an archive", "pruned") if node.profile.archive else ("a pruned", "an archive")
+            problems.append(Problem(
+                "snapshot.public_url",
+                f"the node ({node.role.value}) needs {want} database but {snapshot.public_url} is {got} one; "
+                "Substrate refuses to open a database with another pruning mode",
+            ))
+        name = snapshot.public_name
+        if name is not None and set(name["chain"].split("-")) != set(node.chain.name.split("-")):
+            problems.append(Problem(
+                "snapshot.public_url",
+                f"{snapshot.public_url} is a snapshot of '{name['chain']}', not of '{node.chain.name}'",
+            ))
+        if node.chain.chain_spec is not None and snapshot.public_chain_dir is None:
+            problems.append(Problem(
+                "snapshot.public_chain_dir",
+                "a custom chain spec's id is not known here: give the directory below chains/ (the spec's \"id\")",
+            ))
+        return problems
+
     # ---- derived values ------------------------------------------------------------
+
+    @property
+    def public_snapshot_dir(self) -> str | None:
+        """Where the public snapshot's files go, below the data directory:
+        ``chains/<spec id>/db`` (RocksDB) or ``chains/<spec id>/paritydb``."""
+        snapshot = self.snapshot
+        if snapshot is None or snapshot.public_kind is None:
+            return None
+        chain = self.node.chain
+        directory = snapshot.public_chain_dir or SPEC_DIRS.get(chain.chain_id, chain.chain_id)
+        return f"chains/{directory}/{'paritydb' if snapshot.public_kind[0] == 'paritydb' else 'db'}"
 
     @property
     def names(self) -> tuple[str, ...]:
