@@ -13,9 +13,13 @@ adds to every instance (a :class:`BootstrapExtension`):
   script with the failed unit's name: the unit's last journal lines go to the
   journal as the reason, and the launch is abandoned at once, instead of holding
   the instance for the hook's timeout while nothing can become ready.
-- with a snapshot archive: ``substrate-restore.service``, a oneshot that the node's
-  unit requires (drop-in), so the database is downloaded, verified and moved into
-  place before the node first starts, and only into an empty database.
+- with a ``snapshot``: ``substrate-restore.service``, a oneshot that the node's unit
+  requires (drop-in), which chooses the database's source before the node first
+  starts, fastest first, and logs each fallback: the data volume already holds one
+  (created from the EBS snapshot in SSM) -> a public snapshot (``public_snapshot.py``)
+  or an archive, downloaded, verified and moved into place, only into an empty
+  database -> syncing from the network. It writes a marker last; the node's unit
+  refuses to start without it, so never on a partial database.
 
 Pure functions from the cluster config to files; the scripts are the same for every
 cluster and read their values from an env file.
@@ -52,6 +56,10 @@ RESTORE_SERVICE = "substrate-restore.service"
 RESTORE_SCRIPT = paths.script("restore-snapshot.sh")
 RESTORE_ENV = f"{layout.CONFIG_DIR}/restore.env"
 RESTORE_MARKER = f"{layout.DATA_DIR}/.snapshot-restored"
+"""Written last by the restore (JSON: the source used); the node's unit requires it."""
+PUBLIC_SNAPSHOT_SCRIPT = paths.script("public_snapshot.py")
+PUBLIC_UNAVAILABLE = 3
+"""``public_snapshot.py``'s exit status when the source cannot be used (falls back)."""
 NODE_DROP_IN = f"{paths.UNIT_DIR}/{layout.NODE_SERVICE}.d/restore-snapshot.conf"
 IMDS_URL = "http://169.254.169.254"
 POLL_SECONDS = 10
@@ -155,21 +163,56 @@ exit 1
 """
 
 RESTORE_SNAPSHOT_SH = r"""#!/bin/bash
-# Restores the chain database from a snapshot archive before the node's first start,
-# into an EMPTY database only: parallel resumable download (aria2c), SHA-256 check,
-# extraction beside the data, then one rename into place, so the node never sees a
-# half-written database. Usage: restore-snapshot.sh ENV_FILE
+# Chooses the chain database's source before the node's first start, fastest first,
+# logging each fallback, and writes the marker the node's unit requires LAST:
+# 1. the data volume already holds a database (created from the EBS snapshot named in
+#    SSM, or restored by an earlier boot): kept;
+# 2. a public snapshot (PUBLIC_URL, Parity's layout): public_snapshot.py downloads it in
+#    parallel, resumably, verified, into an EMPTY database, then writes the marker;
+#    unavailable (exit 3): falls back to 4;
+# 3. an archive (ARCHIVE_URL): parallel resumable download (aria2c), SHA-256 check,
+#    extraction beside the data, then one rename into place;
+# 4. none: the node syncs from the network (SYNC).
+# A download or check that fails fails this unit: the node does not start.
+# Usage: restore-snapshot.sh ENV_FILE
 set -euo pipefail
 
 # shellcheck source=/dev/null  # rendered per cluster (bootstrap/cluster_extension.py)
 source "$1"
 
 log() { printf '%s restore-snapshot: %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
+mark() {  # the marker goes last, in one rename
+  printf '{"source": "%s"}\n' "$1" > "$MARKER.tmp"
+  mv "$MARKER.tmp" "$MARKER"
+}
 
 target=$DATA_DIR/chains
 work=$DATA_DIR/.restore
 if [[ -d $target && -n $(ls -A "$target") ]]; then
-  log "$target is not empty; keeping the existing database"
+  log "$target holds a database (from the EBS snapshot or an earlier restore); keeping it"
+  mark volume
+  exit 0
+fi
+if [[ -n $EBS_PARAMETER ]]; then
+  log "no database on the data volume: no EBS snapshot in $EBS_PARAMETER yet; trying the next source"
+fi
+if [[ -n $PUBLIC_URL ]]; then
+  status=0
+  python3 "$PUBLIC_SCRIPT" --url "$PUBLIC_URL" --dest "$DATA_DIR/$PUBLIC_DIR" --work "$work" \
+    --marker "$MARKER" --connections "$CONNECTIONS" --retries "$MAX_TRIES" || status=$?
+  if ((status == 0)); then
+    exit 0
+  elif ((status == UNAVAILABLE)); then
+    log "the public snapshot $PUBLIC_URL is unavailable; falling back to a $SYNC sync from the network"
+    mark sync
+    exit 0
+  fi
+  log "restoring the public snapshot failed (status $status); the node is not started"
+  exit 1
+fi
+if [[ -z $ARCHIVE_URL ]]; then
+  log "no snapshot to restore; the node syncs from the network ($SYNC sync)"
+  mark sync
   exit 0
 fi
 mkdir -p "$work"
@@ -195,7 +238,7 @@ fi
 [[ ! -d $target ]] || rmdir "$target"
 mv "$work/tree/chains" "$target"
 rm -rf "$work"
-touch "$MARKER"
+mark archive
 log "database restored into $target"
 """
 
@@ -258,7 +301,7 @@ def on_failure_drop_in() -> str:
 
 def restore_unit() -> str:
     return f"""[Unit]
-Description=Restore the chain database from a snapshot archive before the first start
+Description=Restore the chain database from a snapshot before the first start
 Documentation=file://{RESTORE_SCRIPT}
 Wants=network-online.target
 After=network-online.target
@@ -280,19 +323,34 @@ UMask=0027
 
 
 def node_drop_in() -> str:
+    """The node starts only after the restore, and only once its marker exists (also when
+    started by hand): never on a partial database."""
     return f"""# Added by AutoscalingApiCluster: restore the database before the node's first start.
 [Unit]
 Requires={RESTORE_SERVICE}
 After={RESTORE_SERVICE}
+
+[Service]
+ExecStartPre=/usr/bin/test -f {RESTORE_MARKER}
 """
 
 
 @functools.cache  # compacting parses the script: once per process, not per node
+def _compacted(package: str, name: str) -> str:
+    """A script of the package as shipped: compacted (the same program, see
+    :mod:`.compact`) to spare the 16 KiB user data."""
+    source = package_files(package).joinpath(name).read_text(encoding="utf-8")
+    return compact_python(source, f"{package.replace('.', '/')}/{name}")
+
+
 def lifecycle_action_source() -> str:
-    """``constructs_substrate/cluster/lifecycle_action.py`` as shipped: compacted (the
-    same program, see :mod:`.compact`) to spare the 16 KiB user data."""
-    source = package_files("constructs_substrate.cluster").joinpath("lifecycle_action.py").read_text(encoding="utf-8")
-    return compact_python(source, "constructs_substrate/cluster/lifecycle_action.py")
+    """``constructs_substrate/cluster/lifecycle_action.py`` as shipped."""
+    return _compacted("constructs_substrate.cluster", "lifecycle_action.py")
+
+
+def public_snapshot_source() -> str:
+    """``constructs_substrate/bootstrap/public_snapshot.py`` (the downloader) as shipped."""
+    return _compacted("constructs_substrate.bootstrap", "public_snapshot.py")
 
 
 def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> dict[str, str | int]:
@@ -314,17 +372,24 @@ def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) 
     }
 
 
-def restore_env(snapshot: ChainSnapshot) -> dict[str, str | int | tuple[str, ...]]:
+def restore_env(config: ApiClusterConfig) -> dict[str, str | int | tuple[str, ...]]:
     """The values ``restore-snapshot.sh`` reads."""
-    assert snapshot.archive_url and snapshot.archive_sha256 and snapshot.archive_format
+    snapshot = config.snapshot
+    assert snapshot is not None
     return {
         "DATA_DIR": layout.DATA_DIR,
-        "ARCHIVE_URL": snapshot.archive_url,
-        "ARCHIVE_SHA256": snapshot.archive_sha256,
+        "EBS_PARAMETER": snapshot.ssm_parameter_name or "",
+        "PUBLIC_URL": snapshot.public_url or "",
+        "PUBLIC_DIR": config.public_snapshot_dir or "",
+        "PUBLIC_SCRIPT": PUBLIC_SNAPSHOT_SCRIPT,
+        "UNAVAILABLE": PUBLIC_UNAVAILABLE,
+        "SYNC": config.node.effective_sync or "full",
+        "ARCHIVE_URL": snapshot.archive_url or "",
+        "ARCHIVE_SHA256": snapshot.archive_sha256 or "",
         "CONNECTIONS": RESTORE_CONNECTIONS,
         "MAX_TRIES": RESTORE_MAX_TRIES,
         "EXTRACT_TO": snapshot.extract_to,
-        "TAR_FLAGS": TAR_FLAGS[snapshot.archive_format],
+        "TAR_FLAGS": TAR_FLAGS[snapshot.archive_format or "tar"],
         "MARKER": RESTORE_MARKER,
     }
 
@@ -363,14 +428,17 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
     files += watcher
     packages: tuple[str, ...] = ()
     snapshot = config.snapshot
-    if snapshot is not None and snapshot.archive_url is not None:
+    if snapshot is not None:
         files += [
-            RenderedFile(RESTORE_ENV, _env(restore_env(snapshot))),
+            RenderedFile(RESTORE_ENV, _env(restore_env(config))),
             RenderedFile(RESTORE_SCRIPT, shipped(RESTORE_SNAPSHOT_SH), "0755"),
             RenderedFile(paths.unit(RESTORE_SERVICE), shipped(restore_unit())),
             RenderedFile(NODE_DROP_IN, shipped(node_drop_in())),
         ]
-        packages = ("aria2", *ARCHIVE_PACKAGES[snapshot.archive_format or "tar"])
+        if snapshot.public_url is not None:
+            files.append(RenderedFile(PUBLIC_SNAPSHOT_SCRIPT, public_snapshot_source()))
+        if snapshot.archive_url is not None:
+            packages = ("aria2", *ARCHIVE_PACKAGES[snapshot.archive_format or "tar"])
     return BootstrapExtension(
         files=tuple(files),
         packages=packages,
@@ -387,6 +455,7 @@ __all__ = [
     "launch_failed_unit",
     "lifecycle_env",
     "lifecycle_unit",
+    "public_snapshot_source",
     "restore_env",
     "restore_unit",
 ]

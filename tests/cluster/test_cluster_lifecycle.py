@@ -290,7 +290,7 @@ def run_restore(rendered, tmp_path, content: bytes, *, sha256: str | None = None
         archive_url="https://snapshots.example.com/db.tar.gz", extract_to=extract_to,
         archive_sha256=sha256 or hashlib.sha256(content).hexdigest(),
     )
-    env = ext.restore_env(config)
+    env = ext.restore_env(CONFIGS["archive"].replace(snapshot=config))
     env.update(DATA_DIR=str(data), ARCHIVE_URL=str(source), MARKER=str(data / ".snapshot-restored"))
     env_file = write(tmp_path / "restore.env", shell_assignments(env))
     environment = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "STUB_LOG": str(tmp_path / "aria2c.args")}
