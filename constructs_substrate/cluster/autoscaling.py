@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .._framework import Construct, TerraformResourceLifecycle, Token, aws
+from .._framework import Construct, Fn, TerraformResourceLifecycle, Token, aws
 from ..bootstrap import Bootstrap
 from ..iam import NodeInstanceRole
 from ..node import DATA_DEVICE_NAME, UBUNTU_AMI_PARAMETER
@@ -274,7 +274,11 @@ class NodeGroup(Construct):
         if snapshot is not None and snapshot.ssm_parameter_name is not None:
             # Read on every plan: updating the parameter moves new instances (and, through
             # a new launch template version, an instance refresh) to the newer snapshot.
-            return aws("data_aws_ssm_parameter").DataAwsSsmParameter(
+            value = aws("data_aws_ssm_parameter").DataAwsSsmParameter(
                 self, "snapshot", name=snapshot.ssm_parameter_name, provider=provider
             ).insecure_value
+            # Before its first snapshot a snapshot source holds "none" (anything not
+            # "snap-..."): the volume starts empty and the instance's restore falls back
+            # to the next source (public snapshot, then sync) instead of failing to launch.
+            return Token.as_string(Fn.conditional(Fn.startswith(value, "snap-"), value, Token.null_value()))
         return config.node.data_volume.snapshot_id

@@ -4,6 +4,7 @@ out of service, WebSockets connected, upgrades rolling and the endpoint observab
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from cluster_stacks import CONFIGS, TOPIC, ZONE_ID
@@ -179,7 +180,11 @@ def test_launch_template_imdsv2_encrypted_volumes_no_ssh(stacks):
     assert data["ebs"]["encrypted"] == "true" and data["ebs"]["volume_type"] == "gp3"
     assert data["ebs"]["delete_on_termination"] == "true"
     assert data["ebs"]["volume_size"] == CONFIGS["default"].node.volume_size_gib
-    assert data["ebs"]["snapshot_id"].startswith("${data.aws_ssm_parameter.") and "snapshot" in data["ebs"]["snapshot_id"]
+    # The parameter's snapshot id, or none while it holds a placeholder ("none" before a
+    # snapshot source's first snapshot): the instance's restore then uses the next source.
+    snapshot = re.fullmatch(r'\$\{startswith\((data\.aws_ssm_parameter\.[\w-]*snapshot[\w-]*\.insecure_value), "snap-"\) '
+                            r'\? \1 : null\}', data["ebs"]["snapshot_id"])
+    assert snapshot, data["ebs"]["snapshot_id"]
     assert template["iam_instance_profile"]["arn"].startswith("${aws_iam_instance_profile.")
     assert template["lifecycle"] == {"ignore_changes": ["image_id"]}
     assert template["update_default_version"] is True
