@@ -19,6 +19,12 @@ RELEASES_DIR = "/opt/substrate/releases"
 """One directory per verified release: ``<RELEASES_DIR>/<version>/<binary>``."""
 CURRENT_RELEASE = "/opt/substrate/current"
 """Symlink to the running release; the workers are found here (``--workers-path``)."""
+PREVIOUS_RELEASE = "/opt/substrate/previous"
+"""Symlink to the release an in-place upgrade left (``upgrade-node.sh rollback`` returns to it)."""
+SELECTED_RELEASE_FILE = f"{CONFIG_DIR}/release.env"
+"""The release an in-place upgrade or rollback selected (shell assignments, a copy of
+``<release>/release.env``); when present, the install at boot keeps it instead of the
+user data's pin."""
 SCRIPTS_DIR = "/usr/local/lib/substrate"
 """Bootstrap scripts and the readiness probe."""
 NODE_SERVICE = "substrate-node.service"

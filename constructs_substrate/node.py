@@ -8,10 +8,11 @@ source. Every created resource is a public attribute (the escape hatch).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Sequence
 
-from . import arguments, flags, ports
+from . import arguments, flags, ports, upgrade
 from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
 from .bootstrap import paths, render_bootstrap
 from .observability import AgentConfig, agent_extension
@@ -30,6 +31,8 @@ SSM_RESERVED_PREFIXES = ("aws", "amazon", "amzn")
 """SSM document names may not start with these (CreateDocument ``Name``), any case."""
 SG_RESERVED_PREFIX = "sg-"
 """Security group names may not start with ``sg-`` (CreateSecurityGroup ``GroupName``)."""
+BOOTSTRAP_TAG = "substrate:bootstrap"
+"""Instance tag: the first 16 hex digits of the SHA-256 of the rendered user data."""
 DATA_DEVICE_NAME = "/dev/sdf"
 """Attachment name of the data volume (on Nitro it shows up as an NVMe disk; the
 bootstrap finds it by model, not by this name)."""
@@ -83,12 +86,19 @@ class SubstrateNode(Construct):
         metrics stay local).
     :param statements: extra IAM statements for the instance role, usually
         ``Monitoring.node_statements()``. Default: none.
+    :param replace_on_bootstrap_change: replace the instance (stop, terminate, launch a
+        new one with the new user data) whenever the rendered bootstrap changes, e.g. a
+        release pin or a template. Default ``False``: user data changes are ignored by
+        Terraform (the running node keeps running; upgrade its release in place with
+        ``upgrade_document``). The instance's ``substrate:bootstrap`` tag still shows
+        that the rendered bootstrap changed.
     :param provider: AWS provider to use. Default: the stack's default provider.
 
     Attributes (escape hatches): ``instance``, ``data_volume``, ``volume_attachment``,
     ``security_group``, ``ingress_rules``, ``role`` (:class:`NodeInstanceRole`),
-    ``elastic_ip`` / ``eip_association`` / ``dns_record`` / ``rotate_keys_document``
-    (or ``None``), ``bootstrap`` (the rendered cloud-init), ``config``.
+    ``elastic_ip`` / ``eip_association`` / ``dns_record`` / ``rotate_keys_document`` /
+    ``upgrade_document`` / ``rollback_document`` (or ``None``), ``bootstrap`` (the
+    rendered cloud-init), ``config``.
     """
 
     def __init__(
@@ -100,6 +110,7 @@ class SubstrateNode(Construct):
         subnet_id: str,
         agents: AgentConfig | None = None,
         statements: Sequence[dict] = (),
+        replace_on_bootstrap_change: bool = False,
         provider=None,
     ) -> None:
         problems = (
@@ -107,6 +118,7 @@ class SubstrateNode(Construct):
             + arguments.aws_id(subnet_id, "subnet", "subnet_id")
             + arguments.of_type(agents, AgentConfig, "agents", "an AgentConfig (Monitoring.agent_config())", optional=True)
             + arguments.statements(statements)
+            + arguments.of_type(replace_on_bootstrap_change, bool, "replace_on_bootstrap_change", "True or False")
         )
         if problems:
             raise ConfigError(problems, "SubstrateNode")
@@ -140,14 +152,21 @@ class SubstrateNode(Construct):
             statements += route53_dns01_statements(zone, config.tls.domain)
         self.role = NodeInstanceRole(self, "iam", name_prefix=prefix, statements=statements, provider=provider)
 
+        ignored = []
         if config.ami_id:
-            ami, lifecycle = config.ami_id, None
+            ami = config.ami_id
         else:
             ami = aws("data_aws_ssm_parameter").DataAwsSsmParameter(
                 self, "ami", name=UBUNTU_AMI_PARAMETER, provider=provider
             ).insecure_value
             # A new Ubuntu AMI must not replace a running validator; pin ami_id to upgrade the OS.
-            lifecycle = TerraformResourceLifecycle(ignore_changes=["ami"])
+            ignored.append("ami")
+        if not replace_on_bootstrap_change:
+            # With user_data_replace_on_change false, the provider applies a user data
+            # change by STOPPING and starting the instance, and cloud-init does not run
+            # the new user data on that boot either: minutes offline for nothing.
+            ignored.append("user_data_base64")
+        user_data = self.bootstrap.user_data_base64()
 
         self.instance = aws("instance").Instance(
             self,
@@ -172,12 +191,14 @@ class SubstrateNode(Construct):
                 "kms_key_id": config.data_volume.kms_key_arn,
                 "delete_on_termination": True,
             },
-            user_data_base64=self.bootstrap.user_data_base64(),
-            # Changing the release pin (or any bootstrap input) rebuilds the instance;
-            # the data volume, Elastic IP and node key survive it.
-            user_data_replace_on_change=True,
-            tags=tags,
-            lifecycle=lifecycle,
+            user_data_base64=user_data,
+            # Only on request: the data volume, Elastic IP and node key survive it, but the
+            # node is offline for minutes. Otherwise releases change in place (upgrade.py).
+            user_data_replace_on_change=replace_on_bootstrap_change,
+            # Changes in place (no restart): a plan shows the rendered bootstrap changed
+            # even while the user data itself is ignored.
+            tags={**tags, BOOTSTRAP_TAG: hashlib.sha256(user_data.encode()).hexdigest()[:16]},
+            lifecycle=TerraformResourceLifecycle(ignore_changes=ignored) if ignored else None,
             provider=provider,
         )
 
@@ -230,6 +251,19 @@ class SubstrateNode(Construct):
                 ttl=config.dns.ttl, records=[self.elastic_ip.public_ip], provider=provider,
             )
 
+        self.upgrade_document = self.rollback_document = None
+        if config.profile.runs_chain_node:
+            self.upgrade_document, self.rollback_document = (
+                aws("ssm_document").SsmDocument(
+                    self, key, name=_unreserved(f"{prefix}{key}", SSM_RESERVED_PREFIXES), document_type="Command",
+                    document_format="JSON", content=content, tags=tags, provider=provider,
+                )
+                for key, content in (
+                    ("upgrade-release", upgrade.upgrade_document(config)),
+                    ("rollback-release", upgrade.rollback_document(config)),
+                )
+            )
+
         self.rotate_keys_document = None
         if config.role is NodeRole.VALIDATOR:
             self.rotate_keys_document = aws("ssm_document").SsmDocument(
@@ -256,6 +290,9 @@ class SubstrateNode(Construct):
             outputs["dns_name"] = self.dns_record.fqdn
         if self.rotate_keys_document is not None:
             outputs["rotate_keys_document"] = self.rotate_keys_document.name
+        if self.upgrade_document is not None and self.rollback_document is not None:
+            outputs["upgrade_document"] = self.upgrade_document.name
+            outputs["rollback_document"] = self.rollback_document.name
         for key, value in outputs.items():
             TerraformOutput(self, key, value=value, description=f"{self.config.name}: {key}")
 

@@ -144,8 +144,9 @@ class Artifact(Model):
 
 class BinaryRelease(Model):
     """A versioned set of binaries for one chain. Changing ``version`` or any pin
-    changes the rendered bootstrap, which replaces (``SubstrateNode``) or refreshes
-    (``AutoscalingApiCluster``) the instances: that is how nodes are upgraded."""
+    changes the upgrade document's default (``SubstrateNode``: upgraded in place with
+    one SSM command, docs/substrate-node.md) or refreshes the instances
+    (``AutoscalingApiCluster``)."""
 
     version: str
     """Release label, used as the install directory (``/opt/substrate/releases/<version>``)."""

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from bootstrap_support import require, script, write_env
+from bootstrap_support import require, script, self_signed_certificate, write_env
 
 from constructs_substrate.bootstrap import paths, render_bootstrap
 from constructs_substrate.chains import Chain, DbSizes
@@ -76,15 +76,7 @@ class FlakyServer:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> tuple[Path, Path]:
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [require("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 def install(tmp_path: Path, server: FlakyServer, cert: Path, *, retries: int, max_time: int) -> tuple[subprocess.CompletedProcess, float]:

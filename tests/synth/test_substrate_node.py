@@ -35,6 +35,11 @@ def stacks() -> dict[str, dict]:
     }
 
 
+def rotate_keys(document: dict) -> dict:
+    (found,) = [d for d in resources(document, "aws_ssm_document").values() if d["name"].endswith("rotate-session-keys")]
+    return found
+
+
 def ingress(document: dict) -> list[dict]:
     return list(resources(document, "aws_vpc_security_group_ingress_rule").values())
 
@@ -59,7 +64,8 @@ def test_imdsv2_encryption_no_ssh(stacks, role):
     assert volume["encrypted"] is True and volume["type"] == "gp3"
     assert volume["iops"] == 6000 and volume["throughput"] == 500
     assert 22 not in {p for p, _ in public_ports(document)}
-    assert instance["user_data_replace_on_change"] is True
+    # Upgrades happen in place (tests/synth/test_in_place_upgrade.py): no replacement.
+    assert instance["user_data_replace_on_change"] is False
     assert "user_data_base64" in instance
 
 
@@ -70,7 +76,7 @@ def test_validator_exposes_no_rpc(stacks):
     assert only(document, "aws_ebs_volume")["lifecycle"]["prevent_destroy"] is True
     assert only(document, "aws_eip")["domain"] == "vpc"
     assert "aws_eip_association" in document["resource"]
-    document_content = json.loads(only(document, "aws_ssm_document")["content"])
+    document_content = json.loads(rotate_keys(document)["content"])
     assert document_content["mainSteps"][0]["inputs"]["runCommand"] == [
         "/usr/local/lib/substrate/rotate-session-keys.sh"
     ]
@@ -137,7 +143,7 @@ def test_ami_from_ssm_and_not_replaced_on_update(stacks):
     document = stacks["rpc"]
     (parameter,) = document["data"]["aws_ssm_parameter"].values()
     assert parameter["name"] == UBUNTU_AMI_PARAMETER
-    assert only(document, "aws_instance")["lifecycle"]["ignore_changes"] == ["ami"]
+    assert "ami" in only(document, "aws_instance")["lifecycle"]["ignore_changes"]
 
 
 def test_pinned_ami():
@@ -169,7 +175,8 @@ def test_outputs(stacks):
     outputs = stacks["rpc-tls"]["output"].values()
     described = [o["description"].split(": ")[1] for o in outputs]
     assert sorted(described) == sorted(
-        ["instance_id", "private_ip", "public_ip", "security_group_id", "data_volume_id", "dns_name"]
+        ["instance_id", "private_ip", "public_ip", "security_group_id", "data_volume_id", "dns_name",
+         "upgrade_document", "rollback_document"]
     )
 
 
@@ -189,12 +196,13 @@ def test_names_never_start_with_a_prefix_aws_reserves(construct_id):
     """CreateDocument refuses names starting with aws/amazon/amzn, CreateSecurityGroup
     names starting with sg-: a construct id like these failed at apply, not at synth."""
     document = synth(lambda s: SubstrateNode(s, construct_id, config=NodeConfig(role="validator", name="v"), subnet_id=SUBNET))
-    name = only(document, "aws_ssm_document")["name"]
-    assert not name.lower().startswith(("aws", "amazon", "amzn")) and name.endswith("rotate-session-keys")
+    names = [d["name"] for d in resources(document, "aws_ssm_document").values()]
+    assert len(names) == 3 and rotate_keys(document)["name"].endswith("rotate-session-keys")
+    assert not any(name.lower().startswith(("aws", "amazon", "amzn")) for name in names)
     assert not only(document, "aws_security_group")["name_prefix"].startswith("sg-")
 
 
 def test_ordinary_names_are_unchanged():
     document = synth(lambda s: SubstrateNode(s, "validator-1", config=NodeConfig(role="validator", name="v"), subnet_id=SUBNET))
-    assert only(document, "aws_ssm_document")["name"].startswith("validator-1-")
+    assert all(d["name"].startswith("validator-1-") for d in resources(document, "aws_ssm_document").values())
     assert only(document, "aws_security_group")["name_prefix"].startswith("validator-1-")
