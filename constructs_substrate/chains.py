@@ -53,9 +53,15 @@ class DbSizes(Model):
     """Typical database size of a chain (GiB), by pruning mode, as of 2026."""
 
     pruned: int = Field(gt=0)
-    """A pruned node (``--state-pruning 1000``), also validators and bootnodes."""
+    """A node with pruned state (``--state-pruning 1000``) that keeps every finalized
+    block body (``--blocks-pruning archive-canonical``)."""
     archive: int = Field(gt=0)
     """An archive node (``--state-pruning archive --blocks-pruning archive``)."""
+    blocks_pruned: int | None = Field(default=None, gt=0)
+    """A node that prunes state and block bodies (``--blocks-pruning 1000``, the default
+    of validators, rpc nodes and bootnodes): the state, plus every header and the
+    justifications since genesis, which are never pruned. Default: ``pruned`` (no
+    figure known: sized as if every body were kept)."""
 
 
 class ChainSpecSource(Model):
@@ -183,7 +189,7 @@ class Chain(Model):
         return max(2, math.ceil(NETWORK_LAG_BUDGET_SECONDS / self.block_time_seconds))
 
 
-def _relay(name: str, chain_id: str, pruned: int, archive: int) -> Chain:
+def _relay(name: str, chain_id: str, pruned: int, archive: int, blocks_pruned: int) -> Chain:
     return Chain(
         name=name,
         chain_id=chain_id,
@@ -191,17 +197,17 @@ def _relay(name: str, chain_id: str, pruned: int, archive: int) -> Chain:
             POLKADOT_SDK_RELEASE,
             ("polkadot", "polkadot-prepare-worker", "polkadot-execute-worker"),
         ),
-        db_size_gib=DbSizes(pruned=pruned, archive=archive),
+        db_size_gib=DbSizes(pruned=pruned, archive=archive, blocks_pruned=blocks_pruned),
     )
 
 
-def _system_parachain(name: str, relay: str, pruned: int, archive: int) -> Chain:
+def _system_parachain(name: str, relay: str, pruned: int, archive: int, blocks_pruned: int) -> Chain:
     return Chain(
         name=name,
         chain_id=name,
         release=BinaryRelease.polkadot_sdk(POLKADOT_SDK_RELEASE, ("polkadot-parachain",)),
         relay_chain=relay,
-        db_size_gib=DbSizes(pruned=pruned, archive=archive),
+        db_size_gib=DbSizes(pruned=pruned, archive=archive, blocks_pruned=blocks_pruned),
     )
 
 
@@ -209,13 +215,13 @@ CATALOG: Mapping[str, Chain] = MappingProxyType(
     {
         chain.name: chain
         for chain in (
-            _relay("polkadot", "polkadot", pruned=250, archive=3000),
-            _relay("kusama", "kusama", pruned=350, archive=5000),
-            _relay("westend", "westend", pruned=150, archive=1500),
-            _relay("paseo", "paseo", pruned=100, archive=600),
-            _system_parachain("asset-hub-polkadot", "polkadot", pruned=80, archive=500),
-            _system_parachain("asset-hub-kusama", "kusama", pruned=80, archive=500),
-            _system_parachain("asset-hub-westend", "westend", pruned=40, archive=200),
+            _relay("polkadot", "polkadot", pruned=250, archive=3000, blocks_pruned=60),
+            _relay("kusama", "kusama", pruned=350, archive=5000, blocks_pruned=80),
+            _relay("westend", "westend", pruned=150, archive=1500, blocks_pruned=50),
+            _relay("paseo", "paseo", pruned=100, archive=600, blocks_pruned=30),
+            _system_parachain("asset-hub-polkadot", "polkadot", pruned=80, archive=500, blocks_pruned=25),
+            _system_parachain("asset-hub-kusama", "kusama", pruned=80, archive=500, blocks_pruned=25),
+            _system_parachain("asset-hub-westend", "westend", pruned=40, archive=200, blocks_pruned=15),
         )
     }
 )

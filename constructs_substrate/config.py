@@ -21,7 +21,7 @@ from .domains import check_domain, check_email
 from .errors import ConfigError, Problem
 from .instance_types import UnknownInstanceType, describe
 from .ports import NodePorts
-from .roles import PROFILES, NodeRole, RoleProfile
+from .roles import ARCHIVE, DEFAULT_STATE_PRUNING, PROFILES, NodeRole, RoleProfile
 
 _NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 _OWNED_FLAGS = (
@@ -99,12 +99,24 @@ def _matching(pattern: re.Pattern, example: str):
     return check
 
 
+def _db_size(chain: Chain, *, archive: bool, keeps_bodies: bool) -> int:
+    """The typical database of ``chain`` (GiB): archive, pruned state with every body,
+    or pruned state and bodies (``DbSizes``)."""
+    sizes = chain.db_size_gib
+    if archive:
+        return sizes.archive
+    return sizes.pruned if keeps_bodies else sizes.blocks_pruned or sizes.pruned
+
+
 class DataVolumeConfig(Model):
     """The separate encrypted gp3 EBS volume that holds the chain database at ``/data``."""
 
     size_gib: int | None = Field(default=None, ge=8, le=65536)
-    """Size in GiB. Default: 1.5 x the chain's typical database size for the role
-    (plus the relay chain for a parachain node with an embedded relay)."""
+    """Size in GiB. Default: 1.5 x the chain's typical database size for the role and
+    its ``blocks_pruning`` (``DbSizes``: archive; bodies kept; or state and bodies
+    pruned, the default), plus the relay chain for a parachain node with an embedded
+    relay. EBS volumes cannot shrink: for a node created with a larger default (before
+    bodies were pruned), pin ``size_gib`` to its current size."""
     iops: int = Field(default=6000, ge=3000, le=80000)
     """Provisioned gp3 IOPS. Default: 6000 (RocksDB compaction is IOPS-bound)."""
     throughput_mibps: int = Field(default=500, ge=125, le=2000)
@@ -138,23 +150,52 @@ class DataVolumeConfig(Model):
         return self
 
 
+RPC_CONNECTIONS_PER_VCPU = 250
+"""Default ``max-connections`` of the public listener per vCPU (at least
+``RPC_MIN_CONNECTIONS``)."""
+RPC_MIN_CONNECTIONS = 100
+"""polkadot-sdk's own ``--rpc-max-connections`` default (sc-cli ``RPC_DEFAULT_MAX_CONNECTIONS``)."""
+RPC_SUBSCRIPTIONS_PER_GIB = 8192
+"""Subscriptions the whole public listener may hold per GiB of the instance type's
+memory (a budget of about a quarter of the memory at ~32 KiB per subscription, not a
+measurement): divided by ``max-connections`` for the per-connection limit."""
+RPC_SUBSCRIPTIONS_RANGE = (32, 1024)
+"""Bounds of the derived per-connection subscription limit; 1024 is polkadot-sdk's own
+default (``RPC_DEFAULT_MAX_SUBS_PER_CONN``), 32 leaves a wallet (polkadot.js apps holds
+a few dozen) room on the smallest type."""
+RPC_RATE_LIMIT_PER_MINUTE = 1200
+"""Default ``rate-limit`` of the public listener: calls per minute per connection."""
+
+
 class RpcConfig(Model):
     """JSON-RPC server limits and who may reach the RPC port directly."""
 
     max_connections: int | None = Field(default=None, ge=1, le=100000)
     """``max-connections`` of the public RPC listener (rpc/archive nodes render it in
-    ``--experimental-rpc-endpoint``; the probe's listener has its own). Default: 250 per vCPU of the instance type, at least
-    100 (the node's own default, too low for a public endpoint: clients get 429)."""
+    ``--experimental-rpc-endpoint``; the probe's listener has its own). Default: 250 per
+    vCPU of the instance type, at least 100 (the node's own default, too low for a public
+    endpoint: clients get 429); m7i.2xlarge: 2000."""
     max_batch_request_len: int = Field(default=64, ge=1, le=10000)
     """``max-batch-request-len`` of the public listener. Default: 64 calls per batch."""
-    max_subscriptions_per_connection: int = Field(default=1024, ge=1, le=100000)
-    """``max-subscriptions-per-connection`` of the public listener. Default: 1024 (the node's default)."""
-    rate_limit_per_minute: int | None = Field(default=None, ge=1)
-    """``rate-limit`` of the public listener: calls per minute per connection (never on
-    the probe's listener). Default: no limit."""
+    max_subscriptions_per_connection: int | None = Field(default=None, ge=1, le=100000)
+    """``max-subscriptions-per-connection`` of the public listener. Default: 8192
+    subscriptions per GiB of the instance type shared by ``max_connections``, within
+    32..1024 (m7i.2xlarge: 32 GiB / 2000 connections = 131); the node's own default,
+    1024 on every connection, lets the connections hold more subscriptions than memory."""
+    rate_limit_per_minute: int | None = Field(default=RPC_RATE_LIMIT_PER_MINUTE, ge=1)
+    """``rate-limit`` of the public listener: calls per minute per connection, a burst of
+    as many, then one call per 60/N s; a call over it waits (up to 10 retries) and then
+    fails with JSON-RPC error -32999. The node builds the limiter per WebSocket
+    connection and per HTTP request, so it bounds each WebSocket client (behind a load
+    balancer, one client connection is one node connection) and the calls in one HTTP
+    batch; per-IP limits are the load balancer's WAF. Never on the probe's listener.
+    Default: 1200 (20 calls/s sustained). ``None``: no limit."""
     trust_proxy_headers: bool = False
-    """``rate-limit-trust-proxy-headers``: rate-limit by X-Forwarded-For. Only safe
-    behind a proxy that always sets it (our nginx or ALB). Default: false."""
+    """``rate-limit-trust-proxy-headers``: the node checks the first ``Forwarded`` /
+    ``X-Forwarded-For`` / ``X-Real-IP`` address instead of the peer's against its rate
+    limit whitelist. It does not key the limit by client (the limit is per connection),
+    and no whitelist is set, so it changes nothing today; the first address is the
+    client's own claim behind a proxy that appends (our nginx, an ALB). Default: false."""
     ingress_cidrs: tuple[str, ...] = ()
     """Private networks allowed to reach the RPC port directly (e.g. an internal load
     balancer's subnets). Never the internet: use ``tls`` or an AutoscalingApiCluster.
@@ -279,6 +320,14 @@ class NodeConfig(Model):
     """``--sync``. Default: ``warp`` (validator, rpc, bootnode), ``full`` (archive)."""
     state_pruning: int | None = Field(default=None, ge=256)
     """Blocks of state kept (``--state-pruning N``) for non-archive roles. Default: 1000."""
+    blocks_pruning: int | str | None = None
+    """``--blocks-pruning``: block bodies (and justifications) kept. A number keeps the
+    last N finalized blocks, at least as many as ``state_pruning`` (a block whose state
+    is kept keeps its body); ``archive-canonical`` every finalized block, ``archive``
+    every block. Default: as many as ``state_pruning`` (1000), ``archive`` for archive
+    nodes (which refuse anything else). polkadot-sdk's own default is
+    ``archive-canonical``: after warp sync the node would backfill every body since
+    genesis. The default volume size follows (see :class:`DataVolumeConfig`)."""
     database: Literal["rocksdb", "paritydb"] = "rocksdb"
     """``--database``. Default: ``rocksdb``."""
     rpc: RpcConfig = RpcConfig()
@@ -325,6 +374,18 @@ class NodeConfig(Model):
                 )
             return CATALOG[value]
         return value
+
+    @field_validator("blocks_pruning", mode="before")
+    @classmethod
+    def _blocks_pruning(cls, value: object) -> object:
+        if value is None or value in (ARCHIVE, "archive-canonical"):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError(
+            f"{value!r} is not a blocks pruning mode: give a number of blocks (e.g. 1000), "
+            "'archive-canonical' or 'archive'"
+        )
 
     @field_validator("name")
     @classmethod
@@ -399,6 +460,13 @@ class NodeConfig(Model):
              "remove retain=False (delete a retired validator's volume by hand)"),
             (role is NodeRole.ARCHIVE and self.state_pruning is not None, "state_pruning",
              "an archive node keeps every state; leave it unset"),
+            (profile.archive and self.blocks_pruning not in (None, ARCHIVE), "blocks_pruning",
+             "an archive node keeps every block; leave it unset"),
+            (isinstance(self.blocks_pruning, int) and not profile.archive
+             and self.blocks_pruning < self.effective_state_pruning, "blocks_pruning",
+             f"keeps the bodies of fewer blocks than state_pruning keeps states "
+             f"({self.effective_state_pruning}); give at least {self.effective_state_pruning}, "
+             "or leave it unset to match state_pruning"),
             (self.sync == "warp" and not chain.supports_warp_sync, "sync",
              f"chain '{chain.name}' does not support warp sync; use 'full'"),
             (role is NodeRole.VALIDATOR and chain.is_parachain, "chain",
@@ -486,6 +554,18 @@ class NodeConfig(Model):
         return self.sync or self.profile.sync
 
     @property
+    def effective_state_pruning(self) -> int | str:
+        """``--state-pruning``: ``"archive"`` or the number of blocks of state kept."""
+        return ARCHIVE if self.profile.archive else self.state_pruning or DEFAULT_STATE_PRUNING
+
+    @property
+    def effective_blocks_pruning(self) -> int | str:
+        """``--blocks-pruning``: ``"archive"``, ``"archive-canonical"`` or a number."""
+        if self.blocks_pruning is not None:
+            return self.blocks_pruning
+        return self.profile.blocks_pruning or self.effective_state_pruning
+
+    @property
     def effective_ports(self) -> NodePorts:
         return self.ports or self.chain.ports
 
@@ -497,10 +577,11 @@ class NodeConfig(Model):
     def min_volume_gib(self) -> int:
         if not self.profile.runs_chain_node:
             return 0
-        sizes = self.chain.db_size_gib
-        needed = sizes.archive if self.profile.archive else sizes.pruned
+        keeps_bodies = not isinstance(self.effective_blocks_pruning, int)
+        needed = _db_size(self.chain, archive=self.profile.archive, keeps_bodies=keeps_bodies)
         if self.embedded_relay and self.chain.relay_chain in CATALOG:
-            needed += CATALOG[self.chain.relay_chain].db_size_gib.pruned
+            # The embedded relay node prunes state and bodies (flags._relay_flags).
+            needed += _db_size(CATALOG[self.chain.relay_chain], archive=False, keeps_bodies=False)
         return needed
 
     @property
@@ -527,7 +608,15 @@ class NodeConfig(Model):
     def rpc_max_connections(self) -> int:
         if self.rpc.max_connections is not None:
             return self.rpc.max_connections
-        return max(100, 250 * describe(self.effective_instance_type).vcpus)
+        return max(RPC_MIN_CONNECTIONS, RPC_CONNECTIONS_PER_VCPU * describe(self.effective_instance_type).vcpus)
+
+    @property
+    def rpc_max_subscriptions_per_connection(self) -> int:
+        if self.rpc.max_subscriptions_per_connection is not None:
+            return self.rpc.max_subscriptions_per_connection
+        budget = RPC_SUBSCRIPTIONS_PER_GIB * describe(self.effective_instance_type).memory_gib
+        low, high = RPC_SUBSCRIPTIONS_RANGE
+        return int(min(high, max(low, budget // self.rpc_max_connections)))
 
 
 __all__ = [

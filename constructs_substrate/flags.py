@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from . import layout
 from .config import NodeConfig
-from .roles import NodeRole
+from .roles import DEFAULT_STATE_PRUNING, NodeRole
 
-DEFAULT_STATE_PRUNING = 1000
 RPC_ENDPOINT_FLAG = "--experimental-rpc-endpoint"
 PROBE_RPC_MAX_CONNECTIONS = 16
 """Connections the probe's own listener accepts: the probe makes one at a time (one
@@ -46,7 +45,7 @@ def public_rpc_endpoint(config: NodeConfig) -> str:
         methods="safe",
         max_connections=config.rpc_max_connections,
         max_batch_request_len=rpc.max_batch_request_len,
-        max_subscriptions_per_connection=rpc.max_subscriptions_per_connection,
+        max_subscriptions_per_connection=config.rpc_max_subscriptions_per_connection,
     )
     if rpc.rate_limit_per_minute is not None:
         options["rate_limit"] = rpc.rate_limit_per_minute
@@ -57,7 +56,9 @@ def public_rpc_endpoint(config: NodeConfig) -> str:
 
 def probe_rpc_endpoint(config: NodeConfig) -> str:
     """The probe's listener: 127.0.0.1 only, safe methods (the default ``auto`` would
-    expose unsafe ones on loopback), its own connection limit and no rate limit."""
+    expose unsafe ones on loopback), its own connection limit and never a rate limit
+    (each endpoint has its own ``rate-limit`` key; absent means none): a delayed probe
+    call would turn a busy node "not ready"."""
     return rpc_endpoint(
         f"127.0.0.1:{config.effective_ports.probe_rpc}",
         methods="safe",
@@ -87,9 +88,12 @@ def _rpc_flags(config: NodeConfig) -> list[str]:
 
 
 def _pruning_flags(config: NodeConfig) -> list[str]:
-    if config.profile.archive:
-        return ["--state-pruning", "archive", "--blocks-pruning", "archive"]
-    return ["--state-pruning", str(config.state_pruning or DEFAULT_STATE_PRUNING)]
+    """Always both: polkadot-sdk's ``--blocks-pruning`` default (``archive-canonical``)
+    would keep, and after warp sync backfill, every block body since genesis."""
+    return [
+        "--state-pruning", str(config.effective_state_pruning),
+        "--blocks-pruning", str(config.effective_blocks_pruning),
+    ]
 
 
 def _relay_flags(config: NodeConfig) -> list[str]:
@@ -107,6 +111,7 @@ def _relay_flags(config: NodeConfig) -> list[str]:
         "--prometheus-external",
         "--sync", "warp",
         "--state-pruning", str(DEFAULT_STATE_PRUNING),
+        "--blocks-pruning", str(DEFAULT_STATE_PRUNING),
         "--no-telemetry",
     ]
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+DEFAULT_STATE_PRUNING = 1000
+"""``--state-pruning`` of non-archive roles (and of an embedded relay chain): blocks of
+state kept. polkadot-sdk's own default is 256 (sc-cli ``PruningParams``)."""
+ARCHIVE = "archive"
+"""``--state-pruning`` / ``--blocks-pruning`` value that keeps everything."""
+
 
 class NodeRole(str, Enum):
     VALIDATOR = "validator"
@@ -32,6 +38,13 @@ class RoleProfile:
     min_memory_gib: int
     archive: bool
     """Keep every state and block."""
+    blocks_pruning: str | None
+    """Default ``--blocks-pruning``: ``"archive"`` keeps every block body; ``None`` keeps
+    the bodies of as many finalized blocks as the state is kept (``--state-pruning``).
+    polkadot-sdk's own default, ``archive-canonical``, keeps every finalized body, so a
+    warp-synced node would backfill all bodies since genesis (sc-cli ``PruningParams``;
+    gap sync fetches headers only when blocks pruning is a number: polkadot-sdk #10752,
+    #12917)."""
     sync: str | None
     """Default ``--sync`` mode (``None``: the node's default)."""
     static_node_key: bool
@@ -53,27 +66,27 @@ PROFILES: dict[NodeRole, RoleProfile] = {
     # Polkadot's reference hardware: 8 physical cores (16 vCPU), 32 GiB.
     NodeRole.VALIDATOR: RoleProfile(
         instance_type="c7i.4xlarge", min_vcpus=16, min_memory_gib=32, archive=False,
-        sync="warp", static_node_key=True, elastic_ip=True, retain_data_volume=True,
+        blocks_pruning=None, sync="warp", static_node_key=True, elastic_ip=True, retain_data_volume=True,
         **_COMMON,
     ),
     NodeRole.RPC: RoleProfile(
         instance_type="m7i.2xlarge", min_vcpus=4, min_memory_gib=16, archive=False,
-        sync="warp", static_node_key=False, elastic_ip=False, retain_data_volume=False,
+        blocks_pruning=None, sync="warp", static_node_key=False, elastic_ip=False, retain_data_volume=False,
         **{**_COMMON, "rpc_external": True, "allows_tls": True},
     ),
     NodeRole.ARCHIVE: RoleProfile(
         instance_type="m7i.2xlarge", min_vcpus=4, min_memory_gib=16, archive=True,
-        sync="full", static_node_key=False, elastic_ip=False, retain_data_volume=True,
+        blocks_pruning=ARCHIVE, sync="full", static_node_key=False, elastic_ip=False, retain_data_volume=True,
         **{**_COMMON, "rpc_external": True, "allows_tls": True},
     ),
     NodeRole.BOOTNODE: RoleProfile(
         instance_type="c7i.large", min_vcpus=2, min_memory_gib=4, archive=False,
-        sync="warp", static_node_key=True, elastic_ip=True, retain_data_volume=False,
+        blocks_pruning=None, sync="warp", static_node_key=True, elastic_ip=True, retain_data_volume=False,
         **_COMMON,
     ),
     NodeRole.TELEMETRY: RoleProfile(
         instance_type="m7i.large", min_vcpus=2, min_memory_gib=8, archive=False,
-        sync=None, static_node_key=False, elastic_ip=False, retain_data_volume=False,
+        blocks_pruning=None, sync=None, static_node_key=False, elastic_ip=False, retain_data_volume=False,
         **{**_COMMON, "runs_chain_node": False, "allows_tls": True},
     ),
 }

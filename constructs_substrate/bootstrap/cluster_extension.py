@@ -61,6 +61,9 @@ PUBLIC_SNAPSHOT_SCRIPT = paths.script("public_snapshot.py")
 PUBLIC_UNAVAILABLE = 3
 """``public_snapshot.py``'s exit status when the source cannot be used (falls back)."""
 NODE_DROP_IN = f"{paths.UNIT_DIR}/{layout.NODE_SERVICE}.d/restore-snapshot.conf"
+NAME_DROP_IN = f"{paths.UNIT_DIR}/{layout.NODE_SERVICE}.d/instance-name.conf"
+"""Every instance of a cluster runs the same NodeConfig: ``run-node`` appends the
+instance id to ``--name`` so telemetry tells them apart."""
 IMDS_URL = "http://169.254.169.254"
 POLL_SECONDS = 10
 RESTORE_CONNECTIONS = 16
@@ -420,6 +423,7 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
         RenderedFile(paths.ON_FAILURE_SCRIPT, shipped(ON_FAILURE_SH), "0755"),
         *(RenderedFile(on_failure_drop_in_path(unit), shipped(on_failure_drop_in()))
           for unit in (layout.INSTALL_SERVICE, layout.NODE_SERVICE)),
+        RenderedFile(NAME_DROP_IN, "[Service]\nEnvironment=NODE_NAME_SUFFIX=instance-id\n"),
     ]
     # Replacement (not routing): the liveness watcher, see bootstrap/liveness.py.
     watcher, watch_commands = liveness_files(

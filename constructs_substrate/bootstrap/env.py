@@ -21,6 +21,12 @@ DOWNLOAD_RETRIES = 8
 """Retries per download after the first attempt: curl waits 1, 2, 4 ... s between them."""
 DOWNLOAD_RETRY_MAX_TIME = 600
 """Seconds after which curl starts no new retry of a download (a running one finishes)."""
+IMDS_URL = "http://169.254.169.254"
+"""The instance metadata service (IMDSv2)."""
+PUBLIC_IP_ATTEMPTS = 30
+PUBLIC_IP_RETRY_SECONDS = 10
+"""``run-node`` asks the instance metadata for the Elastic IP up to 30 times, 10 s
+apart (~5 min), then fails and systemd restarts it (``RestartSec``)."""
 
 
 def shipped_key(config: NodeConfig) -> str | None:
@@ -70,6 +76,9 @@ def _node(config: NodeConfig) -> dict[str, EnvValue]:
         "NODE_KEY_FILE": layout.NODE_KEY_FILE if config.profile.static_node_key else "",
         "ANNOUNCE_PUBLIC_ADDR": announces_public_addr(config),
         "P2P_PORT": config.effective_ports.p2p,
+        "IMDS_URL": IMDS_URL,
+        "PUBLIC_IP_ATTEMPTS": PUBLIC_IP_ATTEMPTS,
+        "PUBLIC_IP_RETRY_SECONDS": PUBLIC_IP_RETRY_SECONDS,
         "RPC_PORT": config.effective_ports.rpc,
         "RELEASE_VERSION": release.version,
         "RELEASES_DIR": layout.RELEASES_DIR,

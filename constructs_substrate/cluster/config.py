@@ -34,6 +34,11 @@ NODE_RESTART_SECONDS = 120
 node is restarted by systemd after this long."""
 NODE_START_SECONDS = 60
 """Allowance for a restarted node to open its database and answer RPC again."""
+MAX_CLUSTER_NODE_NAME = 63 - len("-i-0123456789abcdef0")
+"""sc-cli refuses a ``--name`` of 64 characters or more (``NODE_NAME_MAX_LENGTH``); a
+cluster instance appends ``-<instance id>`` (17 hex digits) to ``node.name``."""
+WAF_RATE_LIMIT_PER_5MIN = 3000
+"""Default per-client-IP request limit of the ALB's WAF rule (5-minute window)."""
 
 _TLS13_POLICY = re.compile(r"^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,32}$")
@@ -100,10 +105,12 @@ class LoadBalancerConfig(Model):
     (TLS 1.3 and 1.2 with forward-secret AEAD ciphers only)."""
     access_log_retention_days: int = Field(default=90, ge=1, le=3650)
     """Days access logs are kept in the S3 bucket before they expire. Default: 90."""
-    waf_rate_limit_per_5min: int | None = Field(default=None, ge=10, le=2_000_000_000)
-    """Attach a WAF web ACL that blocks a client IP sending more than this many
-    requests in 5 minutes (HTTP requests and WebSocket handshakes; frames inside a
-    WebSocket are not requests). Default: no WAF."""
+    waf_rate_limit_per_5min: int | None = Field(default=WAF_RATE_LIMIT_PER_5MIN, ge=10, le=2_000_000_000)
+    """A WAF web ACL on the ALB blocks (403) a client IP that sent more than this many
+    requests in the last 5 minutes, until it slows down (HTTP requests and WebSocket
+    handshakes; calls inside a WebSocket are the node's ``rpc.rate_limit_per_minute``).
+    Default: 3000 (10 requests/s on average per IP). ``None``: no WAF (then nothing
+    limits a client IP)."""
     deletion_protection: bool = True
     """Refuse to delete the ALB (turn off and apply before destroying the stack).
     Default: true; a public endpoint's DNS name must not vanish by accident."""
@@ -490,6 +497,10 @@ class ApiClusterConfig(Model):
              "the cluster creates the alias record for domain_name; remove node.dns"),
             (node.elastic_ip is True, "node.elastic_ip",
              "instances of an Auto Scaling group cannot keep Elastic IPs; remove it"),
+            (len(node.name) > MAX_CLUSTER_NODE_NAME, "node.name",
+             f"each instance's --name is node.name plus '-<instance id>' (20 characters) and the "
+             f"node refuses names of 64 characters or more: use at most {MAX_CLUSTER_NODE_NAME}, "
+             f"got {len(node.name)}"),
             (bool(node.rpc.ingress_cidrs), "node.rpc.ingress_cidrs",
              "instances accept RPC only from the ALB; remove ingress_cidrs"),
             (node.data_volume.retain is True, "node.data_volume.retain",
@@ -542,7 +553,8 @@ class ApiClusterConfig(Model):
         problems = []
         if self.spot.on_demand_base_capacity > self.max_size:
             problems.append(Problem("spot.on_demand_base_capacity", f"must be at most max_size ({self.max_size})"))
-        vcpus = describe(self.node.effective_instance_type).vcpus
+        node_spec = describe(self.node.effective_instance_type)
+        vcpus, memory = node_spec.vcpus, node_spec.memory_gib
         for name in self.spot.instance_types:
             try:
                 self.node.replace(instance_type=name)
@@ -551,11 +563,12 @@ class ApiClusterConfig(Model):
                 message = error.problems[0].message if isinstance(error, ConfigError) else str(error)
                 problems.append(Problem("spot.instance_types", message))
                 continue
-            if spec.vcpus != vcpus:
+            if spec.vcpus != vcpus or spec.memory_gib < memory:
                 problems.append(Problem(
                     "spot.instance_types",
-                    f"{name} has {spec.vcpus} vCPUs but {self.node.effective_instance_type} has {vcpus}; "
-                    "the node's connection limits are rendered once, so use types of the same size",
+                    f"{name} has {spec.vcpus} vCPUs and {spec.memory_gib:g} GiB but "
+                    f"{self.node.effective_instance_type} has {vcpus} and {memory:g}; the node's connection "
+                    "and subscription limits are rendered once, so use types of the same size",
                 ))
         return problems
 

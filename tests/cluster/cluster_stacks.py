@@ -38,7 +38,7 @@ CONFIGS = {
         node=NodeConfig(role="rpc", name="polkadot-rpc", chain="polkadot",
                         monitoring={"security_group_id": MONITORING_SG, "cidrs": ("10.0.0.0/16",)}),
         extra_names=(f"polkadot.{ZONE}",),
-        load_balancer=LoadBalancerConfig(waf_rate_limit_per_5min=3000),
+        load_balancer=LoadBalancerConfig(waf_rate_limit_per_5min=6000),
         snapshot={"ssm_parameter_name": "/substrate/polkadot/data-snapshot"},
     ),
     "shared-polkadot": cluster_config(
@@ -58,6 +58,7 @@ CONFIGS = {
         snapshot={"archive_url": "https://snapshots.example.com/asset-hub/archive.tar.zst", "archive_sha256": SHA},
         alarms={"topic_arn": TOPIC},
         target_requests_per_instance=None,
+        load_balancer=LoadBalancerConfig(waf_rate_limit_per_5min=None),  # opted out
     ),
 }
 

@@ -134,12 +134,14 @@ def test_access_log_bucket_is_private_encrypted_tls_only_and_expiring(stacks):
     assert only(document, "aws_lb")["depends_on"] == [f"aws_s3_bucket_policy.{next(iter(resources(document, 'aws_s3_bucket_policy')))}"]
 
 
-def test_waf_rate_limits_per_ip_when_enabled(stacks):
+def test_waf_rate_limits_per_ip_by_default(stacks):
+    shared = only(stacks["shared"], "aws_wafv2_web_acl")  # LoadBalancerConfig's default
+    assert shared["rule"][0]["statement"]["rate_based_statement"]["limit"] == 3000
     acl = only(stacks["default"], "aws_wafv2_web_acl")
     assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
     (rule,) = acl["rule"]
     assert rule["action"] == {"block": {}}
-    assert rule["statement"]["rate_based_statement"] == {"limit": 3000, "aggregate_key_type": "IP", "evaluation_window_sec": 300}
+    assert rule["statement"]["rate_based_statement"] == {"limit": 6000, "aggregate_key_type": "IP", "evaluation_window_sec": 300}
     association = only(stacks["default"], "aws_wafv2_web_acl_association")
     assert association["resource_arn"] == ref("aws_lb", stacks["default"], "alb", "arn")
     logging = only(stacks["default"], "aws_wafv2_web_acl_logging_configuration")
