@@ -166,6 +166,13 @@ class SubstrateNode(Construct):
             # change by STOPPING and starting the instance, and cloud-init does not run
             # the new user data on that boot either: minutes offline for nothing.
             ignored.append("user_data_base64")
+        if config.use_elastic_ip:
+            # Launched without a public IPv4 of its own, so the only one it ever has is
+            # the Elastic IP, the one run-node announces (it waits for the association).
+            # The provider reads the attribute back as true once the Elastic IP is
+            # associated, and a change forces replacement: without ignore_changes every
+            # plan would replace the node (terraform-provider-aws #37318).
+            ignored.append("associate_public_ip_address")
         user_data = self.bootstrap.user_data_base64()
 
         self.instance = aws("instance").Instance(
@@ -174,6 +181,7 @@ class SubstrateNode(Construct):
             ami=ami,
             instance_type=config.effective_instance_type,
             subnet_id=subnet_id,
+            associate_public_ip_address=False if config.use_elastic_ip else None,
             vpc_security_group_ids=[self.security_group.id],
             iam_instance_profile=self.role.instance_profile.name,
             ebs_optimized=True,
