@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Mapping
 
-import constructs as _constructs  # shared by both frameworks (one jsii assembly)
+JSII_NODE_BANNER_ENV = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
+"""jsii's own switch for its 11-line "Node <major> is end-of-life" banner (comma-separated
+Node majors), printed on stderr as Python byte literals at every start of its runtime
+(docs/backends.md#nodejs). Set for Node 20, which the README supports, unless the user
+set it: importing this module starts the runtime."""
+os.environ.setdefault(JSII_NODE_BANNER_ENV, "20")
+
+import constructs as _constructs  # noqa: E402  (shared by both frameworks: one jsii assembly)
 
 from .errors import ConfigError
 

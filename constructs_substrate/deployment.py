@@ -20,6 +20,7 @@ from ._framework import App, aws
 from .chains import Chain, get_chain
 from .cluster import ApiClusterConfig
 from .cluster.api_cluster import AutoscalingApiCluster
+from .cluster.config import AlarmConfig
 from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
 from .errors import ConfigError
 from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
@@ -31,6 +32,16 @@ from .observability.notifications import AlertTopic
 from .roles import NodeRole
 from .settings import DeploymentSettings
 from .stacks import region_stack
+
+CHAIN_TAG = "chain"
+"""Default tag of every resource of a chain's stacks (``chain=<name>``): what the app's
+budget counts, once the key is an activated cost allocation tag."""
+BUDGET_HEADROOM = 1.2
+"""The default budget limit: the app's cost estimate times this, rounded up to $100."""
+NO_ALERT_EMAIL = (
+    "example app without alert_email: set SUBSTRATE_ALERT_EMAIL (or \"alert_email\" in "
+    "substrate.settings.json); the synth summary warns until then"
+)
 
 
 @dataclass
@@ -44,6 +55,11 @@ class ChainDeployment:
     validators: list[Any] = field(default_factory=list)
     telemetry: Any = None
     monitoring: dict[str, Any] = field(default_factory=dict)
+    budget_usd: float | None = None
+    """The monthly budget limit (``None`` without monitoring)."""
+    cost_estimate: Any = None
+    """The :class:`~constructs_substrate.cost.Estimate` the default budget was derived
+    from (``None`` when ``settings.monthly_budget_usd`` is set)."""
 
     def endpoints(self) -> dict[str, list[str]]:
         """Public URLs per stack name."""
@@ -106,7 +122,7 @@ def deploy_chain(
     deployment = ChainDeployment(chain=chain, endpoint=endpoint)
     telemetry_url = None
     for index, region in enumerate(settings.regions):
-        stack, provider = region_stack(app, f"{chain}-{region}", region, {"chain": chain}, settings)
+        stack, provider = region_stack(app, f"{chain}-{region}", region, {CHAIN_TAG: chain}, settings)
         deployment.stacks[region] = stack
         zone_id = _zone_id(stack, settings, provider)
         network = NodeNetwork(stack, "network", provider=provider)
@@ -132,6 +148,8 @@ def deploy_chain(
                 extra_names=(endpoint.global_name,),
                 min_size=settings.rpc_min_size,
                 max_size=settings.rpc_max_size,
+                # The cluster's alarms notify the region's alert topic (its receivers), not a topic of their own.
+                **({"alarms": AlarmConfig(topic_arn=deployment.monitoring[region].topic.arn)} if monitoring else {}),
             ),
             vpc_id=network.vpc.id, subnet_ids=network.subnet_ids, provider=provider, **observed,
         )
@@ -153,7 +171,7 @@ def deploy_chain(
                     provider=provider, **observed,
                 ))
 
-    global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {"chain": chain}, settings)
+    global_stack, provider = region_stack(app, f"{chain}-global", "us-east-1", {CHAIN_TAG: chain}, settings)
     routing = GlobalEndpoint(
         global_stack, "endpoint", config=endpoint, hosted_zone_id=_zone_id(global_stack, settings, provider),
         targets={r: RegionalTarget(c.load_balancer.load_balancer.dns_name) for r, c in deployment.clusters.items()},
@@ -164,8 +182,7 @@ def deploy_chain(
         name = f"{chain[:12]}-global"
         topic = AlertTopic(
             global_stack, "alerts", name_prefix=f"{name}-",
-            notifications=Notifications(emails=(settings.alert_email,) if settings.alert_email else ()),
-            provider=provider,
+            notifications=_notifications(settings), provider=provider,
         )
         AwsAlarms(
             global_stack, "health-check-alarms",
@@ -176,7 +193,39 @@ def deploy_chain(
             name_prefix=f"{name}-", topic_arn=topic.arn, us_east_1_topic_arn=topic.arn, provider=provider,
         )
     deployment.stacks["global"] = global_stack
+    if monitoring:
+        _budget(deployment, chain, settings)
+    if settings.cost_tag_owner == chain:
+        # Account-wide and deactivated on destroy: exactly one app (settings.cost_tag_owner) owns it.
+        aws("ce_cost_allocation_tag").CeCostAllocationTag(
+            global_stack, "cost-allocation-tag", tag_key=CHAIN_TAG, status="Active", provider=provider,
+        )
     return deployment
+
+
+def _notifications(settings: DeploymentSettings) -> Notifications:
+    """The example apps' receiver: ``alert_email``, or none with the reason (the summary
+    warns about it, see :mod:`constructs_substrate.apps`)."""
+    if settings.alert_email:
+        return Notifications(emails=(settings.alert_email,))
+    return Notifications(no_receiver_reason=NO_ALERT_EMAIL)
+
+
+def _budget(deployment: ChainDeployment, chain: str, settings: DeploymentSettings) -> None:
+    """One budget per app (budgets are per account), in its first region, counting the
+    costs tagged ``chain=<chain>``; the limit is ``settings.monthly_budget_usd``, or the
+    estimate of every stack just built x :data:`BUDGET_HEADROOM`."""
+    from .cost import budget_limit, estimate
+
+    limit = settings.monthly_budget_usd
+    if limit is None:
+        documents = {stack.node.id: stack.to_terraform() for stack in deployment.stacks.values()}
+        deployment.cost_estimate = estimate(documents)
+        limit = budget_limit(deployment.cost_estimate.monthly_usd, headroom=BUDGET_HEADROOM)
+    deployment.budget_usd = float(limit)
+    deployment.monitoring[settings.regions[0]].add_budget(
+        BudgetConfig(limit_usd=limit, cost_allocation_tag=(CHAIN_TAG, chain))
+    )
 
 
 def _chain(chain: str | Chain, settings: DeploymentSettings) -> Chain:
@@ -207,10 +256,8 @@ def _monitoring(stack, chain, region, index, settings, endpoint, validators, pro
         config=MonitoringConfig(
             name=f"{chain[:8]}-{region}"[:20].rstrip("-"),
             expected_nodes=expected,
-            notifications=Notifications(emails=(settings.alert_email,) if settings.alert_email else ()),
+            notifications=_notifications(settings),
             canary=CanaryConfig(endpoints=(f"wss://{endpoint.regional_name(region)}",)),
-            # Budgets are per account: one per app, in its first region.
-            budget=BudgetConfig(limit_usd=settings.monthly_budget_usd) if index == 0 else None,
         ),
         provider=provider,
     )

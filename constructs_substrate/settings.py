@@ -39,6 +39,7 @@ _ENV = {
     "telemetry_backend_image": "SUBSTRATE_TELEMETRY_BACKEND_IMAGE",
     "telemetry_frontend_image": "SUBSTRATE_TELEMETRY_FRONTEND_IMAGE",
     "monthly_budget_usd": "SUBSTRATE_MONTHLY_BUDGET_USD",
+    "cost_tag_owner": "SUBSTRATE_COST_TAG_OWNER",
     "status_page_repository": "SUBSTRATE_STATUS_REPO",
     "state_bucket": "SUBSTRATE_STATE_BUCKET",
     "state_region": "SUBSTRATE_STATE_REGION",
@@ -116,9 +117,18 @@ class DeploymentSettings(Model):
     telemetry_frontend_image: str | None = None
     """substrate-telemetry frontend image pinned by digest. Env
     ``SUBSTRATE_TELEMETRY_FRONTEND_IMAGE``. Default: none."""
-    monthly_budget_usd: int = Field(default=3000, ge=1)
-    """Monthly AWS cost budget per app, alerting at 80% and 100%. Env
-    ``SUBSTRATE_MONTHLY_BUDGET_USD``. Default: 3000."""
+    monthly_budget_usd: int | None = Field(default=None, ge=1)
+    """Monthly AWS cost budget per app, alerting at 80% and 100% (actual) and 100%
+    (forecast), counting the costs tagged ``chain=<the app's chain>``. Env
+    ``SUBSTRATE_MONTHLY_BUDGET_USD``. Default: the app's own cost estimate x 1.2,
+    rounded up to $100 (``constructs_substrate.cost``)."""
+    cost_tag_owner: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,63}$", examples=["polkadot"])
+    """The chain whose app activates the ``chain`` cost allocation tag, which every
+    app's budget filters on (account-wide, one owner: destroying the owner's global
+    stack deactivates it for all apps). Set it once the key shows up in the Billing
+    console (up to 24 h after the first deploy; activation fails before), in the
+    management account. Env ``SUBSTRATE_COST_TAG_OWNER``. Default: none (activate the
+    key in the Billing console yourself; until then budgets count nothing)."""
 
     status_page_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", examples=["acme/status"])
     """GitHub ``owner/repo`` of the Upptime status page; apps then write

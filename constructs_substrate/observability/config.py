@@ -84,6 +84,12 @@ class Notifications(Model):
     pagerduty_url: str | None = None
     """PagerDuty integration URL (``https://events.pagerduty.com/integration/<key>/enqueue``)
     subscribed over HTTPS. The key ends up in Terraform state. Default: none."""
+    no_receiver_reason: str | None = None
+    """Why this topic may have no receiver (no ``emails``, no ``pagerduty_url``), e.g.
+    ``"staging: watched on the dashboard"``. Without a receiver every alert is dropped,
+    so a topic without one refuses to synthesize (``ConfigError`` naming
+    ``notifications``) unless this says why. Default: none (a receiver is required)."""
+
 
     @field_validator("emails")
     @classmethod
@@ -99,6 +105,18 @@ class Notifications(Model):
         if value is not None and not is_deploy_time(value) and not _PAGERDUTY.match(value):
             raise ValueError("must be a PagerDuty integration URL like 'https://events.pagerduty.com/integration/<key>/enqueue'")
         return value
+
+    @field_validator("no_receiver_reason")
+    @classmethod
+    def _reason(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("say why alerts may go unheard, e.g. 'staging: watched on the dashboard', or leave it unset")
+        return value
+
+    @property
+    def has_receiver(self) -> bool:
+        """True when an alert reaches someone (an e-mail or PagerDuty subscription)."""
+        return bool(self.emails or self.pagerduty_url)
 
 
 class LoadBalancerWatch(Model):
@@ -140,10 +158,13 @@ class BudgetConfig(Model):
     alert_percents: tuple[int, ...] = (80, 100)
     """Notify when actual cost passes these percents of the limit, and when the
     forecast passes 100. Default: 80 and 100."""
-    cost_allocation_tag: tuple[str, str] | None = ("project", "constructs-substrate")
-    """Count only costs tagged ``key=value`` (an activated cost allocation tag; the
-    example apps' providers set ``project``). ``None`` counts the whole account.
-    Default: ``("project", "constructs-substrate")``."""
+    cost_allocation_tag: tuple[str, str] | None = None
+    """Count only costs tagged ``key=value``, e.g. ``("chain", "polkadot")`` (the
+    example apps' providers tag every resource with its ``chain``). Budgets filter on a
+    tag only once its key is an activated cost allocation tag (account-wide, in the
+    management account; the key appears for activation up to 24 h after resources first
+    carry it): until then a tag-filtered budget counts nothing. ``None`` counts the
+    whole account. Default: none (the whole account)."""
 
     @field_validator("alert_percents")
     @classmethod
@@ -219,7 +240,9 @@ class MonitoringConfig(Model):
     """``NodeConfig.name`` of nodes that must always report (validators, bootnodes):
     ``SubstrateNodeMissing`` fires when one stops sending anything. Default: none."""
     notifications: Notifications = Notifications()
-    """Alert subscriptions. Default: none (alerts still reach the topic)."""
+    """Alert subscriptions. Required: an e-mail or PagerDuty receiver, or
+    ``Notifications(no_receiver_reason=...)`` to go without one on purpose. Default:
+    ``Notifications()``, which has none of these and refuses to synthesize."""
     log_retention_days: int = 365
     """Days node logs are kept. Default: 365 (a year of incident history)."""
     load_balancers: tuple[LoadBalancerWatch, ...] = ()

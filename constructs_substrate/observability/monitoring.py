@@ -19,7 +19,7 @@ from .agent_config import AgentConfig, AmpRemoteWrite, CloudWatchLogs
 from .alarms import AwsAlarms
 from .alertmanager import alert_manager_definition
 from .cloudwatch_dashboard import ROUTE53_REGION, dashboard_body
-from .config import MonitoringConfig
+from .config import BudgetConfig, MonitoringConfig
 from .iam import agent_statements
 from .notifications import AlertTopic
 from .rules import GROUP_NAME, rules_yaml
@@ -133,7 +133,10 @@ class Monitoring(Construct):
             self, "alarms", config=config, name_prefix=prefix, topic_arn=self.topic.arn,
             us_east_1_topic_arn=self.us_east_1_topic.arn if self.us_east_1_topic else None, provider=provider,
         )
-        self.budget = self._budget(prefix, provider) if config.budget else None
+        self._provider = provider
+        self.budget = None
+        if config.budget is not None:
+            self.add_budget(config.budget)
         self.canary = None
         if config.canary is not None:
             self.canary = SyntheticCheck(
@@ -171,8 +174,18 @@ class Monitoring(Construct):
 
     # ---- parts -----------------------------------------------------------------------
 
-    def _budget(self, prefix: str, provider):
-        budget = self.config.budget
+    def add_budget(self, budget: BudgetConfig):
+        """Create the monthly cost budget (once), notifying this monitoring's topic and
+        e-mails; for a limit known only after the stacks exist (``deploy_chain`` derives
+        it from the app's cost estimate). Returns the ``BudgetsBudget``."""
+        if not isinstance(budget, BudgetConfig):
+            raise ConfigError.of("budget", "must be a constructs_substrate.observability.BudgetConfig", "Monitoring")
+        if self.budget is not None:
+            raise ConfigError.of("budget", "this Monitoring already has a budget (one per account is enough)", "Monitoring")
+        self.budget = self._budget(budget, name_prefix(self), self._provider)
+        return self.budget
+
+    def _budget(self, budget: BudgetConfig, prefix: str, provider):
         module = aws("budgets_budget")
         emails = list(self.config.notifications.emails)
         subscribers = {"subscriber_sns_topic_arns": [self.topic.arn], **({"subscriber_email_addresses": emails} if emails else {})}

@@ -12,9 +12,26 @@ from __future__ import annotations
 
 from .._framework import Construct, aws
 from ..iam import policy_document
+from ..errors import ConfigError
 from .config import Notifications
 
 PUBLISHERS = ("aps.amazonaws.com", "cloudwatch.amazonaws.com", "budgets.amazonaws.com")
+
+
+NO_RECEIVER = (
+    "no alert receiver: every alarm and alert would reach an SNS topic nobody is subscribed to. Give "
+    "Notifications(emails=('oncall@example.org',)) or pagerduty_url=..., or, to go without one on purpose, "
+    "Notifications(no_receiver_reason='why')"
+)
+
+
+def require_receiver(notifications: Notifications) -> None:
+    """``ConfigError`` naming ``notifications`` when alerts would reach nobody and the
+    user did not say why (``Notifications.no_receiver_reason``)."""
+    if not isinstance(notifications, Notifications):
+        raise ConfigError.of("notifications", "must be a constructs_substrate.observability.Notifications")
+    if not notifications.has_receiver and notifications.no_receiver_reason is None:
+        raise ConfigError.of("notifications", NO_RECEIVER)
 
 
 class AlertTopic(Construct):
@@ -24,6 +41,9 @@ class AlertTopic(Construct):
         ``None`` when AMP does not publish here.
     :param region: create everything in this region instead of the provider's (AWS
         provider 6 per-resource ``region``), e.g. ``us-east-1`` for Route53 alarms.
+
+    Refuses ``notifications`` without a receiver unless they give
+    ``no_receiver_reason`` (:func:`require_receiver`).
 
     Attributes: ``key``, ``topic``, ``policy``, ``subscriptions`` (list), ``arn``.
     """
@@ -39,6 +59,7 @@ class AlertTopic(Construct):
         region: str | None = None,
         provider=None,
     ) -> None:
+        require_receiver(notifications)
         super().__init__(scope, id)
         common = {"provider": provider, **({"region": region} if region else {})}
         account = aws("data_aws_caller_identity").DataAwsCallerIdentity(self, "account", provider=provider).account_id

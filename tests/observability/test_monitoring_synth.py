@@ -22,13 +22,16 @@ FULL = MonitoringConfig(
     load_balancers=[{"name": "rpc", "load_balancer_arn_suffix": "app/rpc/0123", "target_group_arn_suffix": "targetgroup/rpc/4567"}],
     auto_scaling_groups=["polkadot-rpc"],
     health_checks=[{"name": "eu", "health_check_id": "abcd-1234"}],
-    budget={"limit_usd": 1500},
+    budget={"limit_usd": 1500, "cost_allocation_tag": ["chain", "polkadot"]},
     canary={"endpoints": ["wss://rpc.example.com", "wss://rpc-eu.example.com"]},
     grafana_workspace=True,
     thresholds={"minimum_node_version": "1.16.0"},
     expected_nodes=["val-1"],
 )
-MINIMAL = MonitoringConfig(name="kusama-us", workspace_id="ws-0123abcd-4567-89ef-0123-456789abcdef")
+MINIMAL = MonitoringConfig(
+    name="kusama-us", workspace_id="ws-0123abcd-4567-89ef-0123-456789abcdef",
+    notifications={"no_receiver_reason": "test stack without subscriptions"},
+)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +215,7 @@ def test_budget(full, minimal):
     assert {(n["notification_type"], n["threshold"]) for n in budget["notification"]} == {("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100)}
     topic = ref("aws_sns_topic", full, "arn", "alerts_topic")
     assert all(n["subscriber_sns_topic_arns"] == [topic] and n["subscriber_email_addresses"] == ["ops@example.com"] for n in budget["notification"])
-    assert budget["cost_filter"] == [{"name": "TagKeyValue", "values": ["user:project$constructs-substrate"]}]
+    assert budget["cost_filter"] == [{"name": "TagKeyValue", "values": ["user:chain$polkadot"]}]
     assert not resources(minimal, "aws_budgets_budget")
 
 
