@@ -2,9 +2,11 @@
 
 For one chain: one stack per region (a VPC, an :class:`AutoscalingApiCluster` serving
 ``<chain>-<region>.<domain>`` and ``<chain>.<domain>``; validators and a telemetry
-node in the first region) and a ``<chain>-global`` stack with the georouted
-``<chain>.<domain>`` records (:class:`GlobalEndpoint`). Apps stay a few lines: they
-choose the chain, the node settings and how many validators.
+node in the first region), a ``<chain>-global`` stack with the georouted
+``<chain>.<domain>`` records (:class:`GlobalEndpoint`), and a ``<chain>-validation``
+stack, applied before the regions, that owns the ACM validation record of
+``<chain>.<domain>`` (every region's certificate carries that name). Apps stay a few
+lines: they choose the chain, the node settings and how many validators.
 
 The hosted zone is looked up by name in each stack (``data aws_route53_zone``), or
 taken from ``settings.hosted_zone_id``: regional stacks never depend on the global
@@ -20,10 +22,12 @@ from ._framework import App, aws
 from .chains import Chain, get_chain
 from .cluster import ApiClusterConfig
 from .cluster.api_cluster import AutoscalingApiCluster
+from .cluster.certificate import DnsValidatedCertificate
 from .cluster.config import AlarmConfig
 from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
 from .errors import ConfigError
 from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
+from .naming import deployment_name
 from .network import NodeNetwork
 from .node import SubstrateNode
 from .observability import BudgetConfig, CanaryConfig, HealthCheckWatch, Monitoring, MonitoringConfig, Notifications
@@ -120,10 +124,13 @@ def deploy_chain(
         regions=settings.regions, policy=settings.routing_policy,
     )
     deployment = ChainDeployment(chain=chain, endpoint=endpoint)
+    deployment.stacks["validation"] = validation = _global_name_validation(app, chain, endpoint, settings)
     telemetry_url = None
     for index, region in enumerate(settings.regions):
         stack, provider = region_stack(app, f"{chain}-{region}", region, {CHAIN_TAG: chain}, settings)
         deployment.stacks[region] = stack
+        # Its certificate carries the global name, whose validation record that stack owns.
+        stack.add_dependency(validation)
         zone_id = _zone_id(stack, settings, provider)
         network = NodeNetwork(stack, "network", provider=provider)
         observed: dict[str, Any] = {}
@@ -146,6 +153,7 @@ def deploy_chain(
                 zone_name=settings.effective_zone_name,
                 hosted_zone_id=zone_id,
                 extra_names=(endpoint.global_name,),
+                validated_elsewhere=(endpoint.global_name,),
                 min_size=settings.rpc_min_size,
                 max_size=settings.rpc_max_size,
                 # The cluster's alarms notify the region's alert topic (its receivers), not a topic of their own.
@@ -179,7 +187,7 @@ def deploy_chain(
     )
     if monitoring:
         # Route53 health-check metrics exist only in us-east-1, where this stack lives.
-        name = f"{chain[:12]}-global"
+        name = deployment_name(chain, "global")
         topic = AlertTopic(
             global_stack, "alerts", name_prefix=f"{name}-",
             notifications=_notifications(settings), provider=provider,
@@ -249,12 +257,30 @@ def _chain(chain: str | Chain, settings: DeploymentSettings) -> Chain:
         raise ConfigError(error.problems, "DeploymentSettings") from None
 
 
+def _global_name_validation(app, chain: str, endpoint: GlobalEndpointConfig, settings: DeploymentSettings):
+    """The ``<chain>-validation`` stack: the one owner of the global name's ACM
+    validation record. ACM gives that name the same CNAME in every region (ACM User
+    Guide, "DNS validation"), so each regional certificate validates against this
+    record; a certificate of the name in us-east-1 (free, never attached) tells the
+    record's name and value. Every regional stack depends on this one (applied first,
+    destroyed last): removing a region never deletes a record the others renew with."""
+    stack, provider = region_stack(app, f"{chain}-validation", "us-east-1", {CHAIN_TAG: chain}, settings)
+    certificate = DnsValidatedCertificate(
+        stack, "global-name", names=[endpoint.global_name], zone_id=_zone_id(stack, settings, provider),
+        tags={"Name": endpoint.global_name, "substrate:chain": chain}, provider=provider,
+    )
+    # The sole owner adopts the record if it exists (written by the regional stacks of
+    # an older version, docs/global-endpoints.md "Upgrading").
+    certificate.records[endpoint.global_name].allow_overwrite = True
+    return stack
+
+
 def _monitoring(stack, chain, region, index, settings, endpoint, validators, provider) -> Monitoring:
     expected = tuple(f"{chain}-validator-{n}" for n in range(1, validators + 1)) if index == 0 else ()
     return Monitoring(
         stack, "monitoring",
         config=MonitoringConfig(
-            name=f"{chain[:8]}-{region}"[:20].rstrip("-"),
+            name=deployment_name(chain, region),
             expected_nodes=expected,
             notifications=_notifications(settings),
             canary=CanaryConfig(endpoints=(f"wss://{endpoint.regional_name(region)}",)),

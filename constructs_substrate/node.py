@@ -19,7 +19,7 @@ from .observability import AgentConfig, agent_extension
 from .config import NodeConfig
 from .errors import ConfigError
 from .iam import NodeInstanceRole, route53_dns01_statements
-from .naming import name_prefix
+from .naming import name_prefix, node_tags
 from .roles import NodeRole
 from .security_groups import INTERNET, Ingress, add_egress_anywhere, add_ingress_rules
 
@@ -127,7 +127,7 @@ class SubstrateNode(Construct):
         super().__init__(scope, id)
         self.config = config
         prefix = name_prefix(self)
-        tags = {"Name": config.name, "substrate:chain": config.chain.name, "substrate:role": config.role.value}
+        tags = node_tags(config, agents)
 
         subnet = aws("data_aws_subnet").DataAwsSubnet(self, "subnet", id=subnet_id, provider=provider)
 

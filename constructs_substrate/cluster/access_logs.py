@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from .._framework import Construct, TerraformStack, aws, is_token
-from ..errors import ConfigError
 from ..iam import deny_insecure_transport, policy_document
 
 LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
@@ -34,29 +33,30 @@ and the AWS provider's ``aws_elb_service_account`` table
 which also lists ap-southeast-3 (Jakarta, December 2021)."""
 
 
-def log_writers(region: str) -> list[dict]:
+def log_writers(region: str | None) -> list[dict]:
     """The ``Principal`` of each statement that lets ALB log delivery in ``region``
     write: the Region's ELB account where AWS documents one, and the service principal
-    everywhere (the only writer in newer Regions; harmless in older ones)."""
-    writers = [{"Service": LOG_DELIVERY_PRINCIPAL}]
-    if region in ELB_ACCOUNT_IDS:
-        writers.insert(0, {"AWS": f"arn:aws:iam::{ELB_ACCOUNT_IDS[region]}:root"})
-    return writers
+    everywhere (the only writer in newer Regions; harmless in older ones). ``None`` (the
+    Region is only known at deploy time): every ELB account of the table."""
+    accounts = sorted(ELB_ACCOUNT_IDS.values()) if region is None else (
+        [ELB_ACCOUNT_IDS[region]] if region in ELB_ACCOUNT_IDS else []
+    )
+    writers: list[dict] = [{"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]}] if accounts else []
+    if len(accounts) == 1:
+        writers[0]["AWS"] = writers[0]["AWS"][0]
+    return [*writers, {"Service": LOG_DELIVERY_PRINCIPAL}]
 
 
-def synth_region(scope: Construct, provider=None) -> str:
-    """The Region ``scope``'s resources are created in, known at synth: ``provider``'s,
-    or the stack's default (unaliased) AWS provider's."""
+def synth_region(scope: Construct, provider=None) -> str | None:
+    """The Region ``scope``'s resources are created in, when known at synth:
+    ``provider``'s, or the stack's one default (unaliased) AWS provider's; else ``None``."""
     candidates = [provider] if provider is not None else [
         child for child in TerraformStack.of(scope).node.children
         if isinstance(child, aws("provider").AwsProvider) and child.alias is None
     ]
     regions = [getattr(p, "region", None) for p in candidates]
     if len(regions) != 1 or not isinstance(regions[0], str) or is_token(regions[0]):
-        raise ConfigError.of(
-            "provider", "the AWS provider needs a literal region (e.g. region='eu-central-1'): "
-            "the access log bucket policy depends on it", "AccessLogBucket",
-        )
+        return None
     return regions[0]
 
 

@@ -23,7 +23,7 @@ from ..observability import AgentConfig, agent_extension
 from ..bootstrap.cluster_extension import cluster_extension
 from ..config import NodeConfig
 from ..errors import ConfigError, Problem
-from ..naming import name_prefix
+from ..naming import name_prefix, node_tags
 from ..security_groups import INTERNET, Ingress, add_egress_anywhere, add_ingress_rules
 from .alarms import ClusterAlarms
 from .alb import ApiLoadBalancer, network_problems
@@ -128,10 +128,11 @@ class AutoscalingApiCluster(Construct):
         if agents is not None:
             extensions.append(agent_extension(agents, node))
         self.bootstrap = render_bootstrap(node, extensions)
-        tags = {"Name": node.name, "substrate:chain": node.chain.name, "substrate:role": node.role.value}
+        tags = node_tags(node)
 
         self.certificate = DnsValidatedCertificate(
-            self, "certificate", names=config.names, zone_id=config.hosted_zone_id, tags=tags, provider=provider
+            self, "certificate", names=config.names, zone_id=config.hosted_zone_id,
+            validated_elsewhere=config.validated_elsewhere, tags=tags, provider=provider,
         )
         self.owns_load_balancer = load_balancer is None
         if load_balancer is None:
@@ -259,6 +260,7 @@ class AutoscalingApiCluster(Construct):
             target_group_arns=[self.target_group.arn, self.readiness_target_group.arn],
             request_count_label=f"{load_balancer.arn_suffix}/{self.target_group.arn_suffix}",
             statements=statements,
+            agents=agents,
             provider=provider,
         )
         self.launch_template = self.nodes.launch_template

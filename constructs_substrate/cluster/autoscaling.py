@@ -15,7 +15,9 @@ from typing import Sequence
 from .._framework import Construct, Fn, TerraformResourceLifecycle, Token, aws
 from ..bootstrap import Bootstrap
 from ..iam import NodeInstanceRole
+from ..naming import node_tags
 from ..node import DATA_DEVICE_NAME, UBUNTU_AMI_PARAMETER
+from ..observability.agent_config import AgentConfig
 from .config import ApiClusterConfig
 
 HOOK_NAME = "wait-until-ready"
@@ -59,6 +61,8 @@ class NodeGroup(Construct):
     :param target_group_arns: where the group registers instances in service.
     :param request_count_label: ``<alb arn suffix>/<target group arn suffix>`` for the
         request-count scaling policy.
+    :param agents: the instances' observability agents; their ``instance_tags`` go on
+        every instance (the Monitoring's URL delivery finds its nodes by them).
 
     Attributes: ``role`` (:class:`NodeInstanceRole`), ``launch_template``, ``group``,
     ``request_count_policy`` / ``cpu_policy`` (or ``None``), ``group_name``.
@@ -78,12 +82,13 @@ class NodeGroup(Construct):
         target_group_arns: Sequence[str],
         request_count_label: str,
         statements: Sequence[dict] = (),
+        agents: AgentConfig | None = None,
         provider=None,
     ) -> None:
         super().__init__(scope, id)
         node = config.node
         self.group_name = group_name
-        tags = {"Name": node.name, "substrate:chain": node.chain.name, "substrate:role": node.role.value}
+        tags = node_tags(node, agents)
 
         partition = aws("data_aws_partition").DataAwsPartition(self, "partition", provider=provider).partition
         region = aws("data_aws_region").DataAwsRegion(self, "region", provider=provider).region

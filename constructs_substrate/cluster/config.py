@@ -413,6 +413,13 @@ class ApiClusterConfig(Model):
     """More names on the certificate and in the host rule (at most 4), e.g. the global
     name a geo/latency record points here. No records are created for them. Default:
     none."""
+    validated_elsewhere: tuple[str, ...] = ()
+    """Names of ``extra_names`` whose certificate validation record another stack owns:
+    a name several regions' certificates carry (ACM gives each name one validation
+    CNAME per account, in every Region), so that destroying one region never deletes
+    the record the others renew with. The cluster writes no validation record for them
+    and its certificate is issued once the owner's record exists (``deploy_chain``: the
+    ``<chain>-validation`` stack, applied first). Default: none (every record here)."""
     min_size: int = Field(default=2, ge=1, le=100)
     """Fewest instances in service. Default: 2 (one per AZ, survives an AZ outage)."""
     max_size: int = Field(default=6, ge=1, le=100)
@@ -464,7 +471,7 @@ class ApiClusterConfig(Model):
     def _dns(cls, value: str) -> str:
         return check_domain(value)
 
-    @field_validator("extra_names")
+    @field_validator("extra_names", "validated_elsewhere")
     @classmethod
     def _extra_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_domain(name) for name in value)
@@ -520,6 +527,12 @@ class ApiClusterConfig(Model):
                     field, f"{', '.join(outside)} is not within zone_name '{self.zone_name}'; "
                     "certificate validation records can only be written in that zone",
                 ))
+        unknown = [name for name in self.validated_elsewhere if name not in self.extra_names]
+        if unknown:
+            problems.append(Problem(
+                "validated_elsewhere", f"{', '.join(unknown)} is not in extra_names; list only extra names "
+                "whose validation record another stack owns",
+            ))
         if len(set(self.names)) != len(self.names):
             problems.append(Problem("extra_names", "repeats a name (or domain_name); list each name once"))
         if len(self.names) > MAX_HOST_NAMES:

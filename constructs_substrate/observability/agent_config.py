@@ -26,6 +26,8 @@ _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]
 _ABS_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 _LOG_GROUP = re.compile(r"^[A-Za-z0-9_./#-]{1,512}$")
 _UNIT = re.compile(r"^[A-Za-z0-9@._-]+\.(service|scope|socket|timer)$")
+_TAG_KEY = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
+_TAG_VALUE = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{0,256}$")
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 
 DEFAULT_JOURNAL_UNITS = (
@@ -180,6 +182,21 @@ class AgentConfig(Model):
     Default: ``2.45.3+ds-*`` (Prometheus 2.45 LTS with Ubuntu's security updates)."""
     fluent_bit_version: str = Field(default="4.2.2", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
     """Fluent Bit version from its signed apt repository. Default: ``4.2.2``."""
+    instance_tags: dict[str, str] = {}
+    """EC2 tags that :class:`~constructs_substrate.SubstrateNode` and
+    :class:`~constructs_substrate.cluster.AutoscalingApiCluster` put on every instance
+    running these agents. ``Monitoring.agent_config()`` sets
+    ``{"substrate:monitoring": <its name>}``: the Monitoring's SSM association hands its
+    remote_write URL to the instances with that tag only. Default: none."""
+
+    @field_validator("instance_tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [k for k, v in value.items() if not _TAG_KEY.match(k) or k.startswith("aws:") or not _TAG_VALUE.match(v)]
+        if bad:
+            raise ValueError(f"{bad}: EC2 tag keys are 1-128 and values 0-256 letters, digits, spaces or '_.:/=+-@', "
+                             "keys not starting with 'aws:'")
+        return dict(sorted(value.items()))
 
     @field_validator("journal_units")
     @classmethod

@@ -12,13 +12,14 @@ from pydantic import Field, field_validator, model_validator
 
 from .._model import Model, is_deploy_time
 from ..errors import ConfigError
+from ..naming import MONITORING_NAME_MAX
 from .versions import parse_version
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 """The retention periods CloudWatch Logs accepts."""
 MAX_CANARY_RUN_SECONDS = 840
 """Synthetics' longest run timeout (14 minutes)."""
-_NAME = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
+_NAME = re.compile(rf"^[a-z][a-z0-9-]{{1,{MONITORING_NAME_MAX - 1}}}$")
 _EMAIL = re.compile(r"^[^@\s'\"`$\\]+@[^@\s'\"`$\\]+\.[a-z]{2,}$")
 _WSS_URL = re.compile(r"^wss?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+=&?:@,-]*)?$")
 _PAGERDUTY = re.compile(r"^https://events\.(eu\.)?pagerduty\.com/[A-Za-z0-9/_-]+$")
@@ -229,8 +230,10 @@ class MonitoringConfig(Model):
     """Everything one region's monitoring decides. Only ``name`` is required."""
 
     name: str
-    """Short name for resource names, e.g. ``polkadot-eu`` (2-20 lowercase letters,
-    digits, ``-``)."""
+    """Short name for resource names, e.g. ``polkadot-eu`` (2-40 lowercase letters,
+    digits, ``-``), unique among the monitorings of one account and region: it names
+    the log group, the canary and the capacity alarms, and tags this monitoring's
+    nodes. ``deploy_chain`` uses :func:`~constructs_substrate.naming.deployment_name`."""
     workspace_id: str | None = None
     """An existing Amazon Managed Service for Prometheus workspace id. Its rule
     namespace and alert manager definition are replaced by ours. Default: create one."""
@@ -262,15 +265,17 @@ class MonitoringConfig(Model):
     grafana_workspace: bool = False
     """Create an Amazon Managed Grafana workspace (AWS IAM Identity Center sign-in) with
     this workspace and CloudWatch as data sources. Default: false."""
-    node_tag_key: str = "substrate:role"
-    """Instances with this tag key receive the workspace's remote_write URL (an SSM State
-    Manager association). Default: ``substrate:role`` (set by SubstrateNode)."""
+    node_tag_key: str = "substrate:monitoring"
+    """Instances tagged ``<node_tag_key>=<name>`` receive the workspace's remote_write URL
+    (an SSM State Manager association): nodes built with ``Monitoring.agent_config()``
+    carry that tag, nodes of other monitorings (other apps, chains or regions) do not.
+    Default: ``substrate:monitoring``."""
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
-            raise ValueError("must be 2-20 lowercase letters, digits or '-', starting with a letter")
+            raise ValueError(f"must be 2-{MONITORING_NAME_MAX} lowercase letters, digits or '-', starting with a letter")
         return value
 
     @field_validator("log_retention_days")

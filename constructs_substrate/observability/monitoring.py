@@ -54,7 +54,8 @@ class Monitoring(Construct):
     Creates: an Amazon Managed Service for Prometheus workspace (unless
     ``config.workspace_id``) with the alert rules and an alert manager routing to an
     encrypted SNS topic (e-mail / PagerDuty subscriptions); an SSM association that
-    hands the workspace's remote_write URL to the nodes; the nodes' log group (KMS,
+    hands the workspace's remote_write URL to this monitoring's nodes (tag
+    ``<node_tag_key>=<name>``, set by :meth:`agent_config`); the nodes' log group (KMS,
     retention); CloudWatch alarms for load balancers, Auto Scaling groups and Route53
     health checks; a monthly budget; a CloudWatch dashboard; the synthetic WebSocket
     canary; optionally an Amazon Managed Grafana workspace.
@@ -111,7 +112,8 @@ class Monitoring(Construct):
         association = aws("ssm_association")
         self.url_delivery = association.SsmAssociation(
             self, "remote-write-url", name="AWS-RunShellScript", association_name=f"{prefix}remote-write-url",
-            targets=[association.SsmAssociationTargets(key="tag-key", values=[config.node_tag_key])],
+            # This monitoring's nodes only (agent_config() tags them), never another app's.
+            targets=[association.SsmAssociationTargets(key=f"tag:{config.node_tag_key}", values=[config.name])],
             parameters={"commands": url_delivery_script(self.remote_write_url, AmpRemoteWrite().url_file)},
             schedule_expression=URL_DELIVERY_SCHEDULE, max_concurrency="50%", max_errors="100%",
             provider=provider,
@@ -159,13 +161,21 @@ class Monitoring(Construct):
 
     def agent_config(self, **overrides) -> AgentConfig:
         """The agents' configuration for nodes in this region: metrics to this workspace
-        (URL delivered at boot), the journal to this log group. ``overrides`` replace
-        other :class:`AgentConfig` fields (e.g. ``scrape_interval_seconds``)."""
+        (URL delivered at boot), the journal to this log group, and the instance tag
+        (:meth:`node_tags`) this monitoring's URL delivery targets. ``overrides``
+        replace other :class:`AgentConfig` fields (e.g. ``scrape_interval_seconds``)."""
         return AgentConfig(**{
             "metrics": AmpRemoteWrite(),
             "logs": CloudWatchLogs(log_group_name=self.config.log_group_name),
+            "instance_tags": self.node_tags(),
             **overrides,
         })
+
+    def node_tags(self) -> dict[str, str]:
+        """The tag that makes an instance one of this monitoring's nodes:
+        ``{node_tag_key: name}``. The SSM association that writes the remote_write URL
+        targets exactly this key and value."""
+        return {self.config.node_tag_key: self.config.name}
 
     def node_statements(self) -> list[dict]:
         """IAM statements for the nodes' instance role: remote_write on this workspace,

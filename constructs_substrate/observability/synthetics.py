@@ -20,6 +20,7 @@ import json
 
 from .._framework import Construct, aws
 from ..iam import deny_insecure_transport, policy_document
+from ..naming import CANARY_NAME_MAX, fit
 from .canary.package import HANDLER, build_zip, zip_digest
 from .config import CanaryConfig
 from .iam import canary_statements
@@ -27,8 +28,9 @@ from .iam import canary_statements
 ARTIFACT_PREFIX = "runs/"
 CODE_PREFIX = "code/"
 def canary_name(monitoring_name: str) -> str:
-    """At most 21 characters (the canary's Lambda is named ``cwsyn-<name>-<uuid>``)."""
-    return f"{monitoring_name[:18]}-ws"
+    """``<monitoring name>-ws``, fitted to Synthetics' 21 characters (see
+    :func:`~constructs_substrate.naming.fit`)."""
+    return fit(f"{monitoring_name}-ws", CANARY_NAME_MAX)
 
 
 class SyntheticCheck(Construct):

@@ -10,7 +10,6 @@ import pytest
 from helpers import only, synth
 
 from constructs_substrate.cluster.access_logs import ELB_ACCOUNT_IDS, LOG_DELIVERY_PRINCIPAL, AccessLogBucket
-from constructs_substrate.errors import ConfigError
 from constructs_substrate.regions import REGION_CONTINENT
 from constructs_substrate.settings import DeploymentSettings
 
@@ -54,10 +53,15 @@ def test_newer_regions_only_the_service_principal():
     assert set(ELB_ACCOUNT_IDS) <= set(REGION_CONTINENT)
 
 
-def test_a_provider_without_a_literal_region_is_refused():
-    from constructs_substrate._framework import App, TerraformStack, aws
+def test_a_region_known_only_at_deploy_time_grants_every_elb_account():
+    from constructs_substrate._framework import App, SynthTesting, TerraformStack, aws
 
     stack = TerraformStack(App(stack_traces=False), "no-region")
-    aws("provider").AwsProvider(stack, "aws")
-    with pytest.raises(ConfigError, match="provider"):
-        AccessLogBucket(stack, "logs", name_prefix="t-", retention_days=30)
+    aws("provider").AwsProvider(stack, "aws")  # region from AWS_REGION when applied
+    assert AccessLogBucket(stack, "logs", name_prefix="t-", retention_days=30).region is None
+    policy = next(iter(json.loads(SynthTesting.synth(stack))["resource"]["aws_s3_bucket_policy"].values()))
+    principals = [s["Principal"] for s in json.loads(policy["policy"])["Statement"] if s["Effect"] == "Allow"]
+    assert principals == [
+        {"AWS": [f"arn:aws:iam::{a}:root" for a in sorted(ELB_ACCOUNT_IDS.values())]},
+        {"Service": LOG_DELIVERY_PRINCIPAL},
+    ]

@@ -68,7 +68,8 @@ def test_certificate_has_one_explicit_validation_record_per_name(stacks):
     assert len(records) == len(config.names)
     for name in config.names:
         (record,) = [r for r in records.values() if f'== "{name}"' in r["name"]]
-        assert record["zone_id"] == ZONE_ID and record["allow_overwrite"] is True
+        # One owner per record: never overwrite one another stack wrote.
+        assert record["zone_id"] == ZONE_ID and "allow_overwrite" not in record
         for field in ("name", "type"):
             assert f'o.domain_name == "{name}"' in record[field] and "domain_validation_options" in record[field]
         assert f'o.domain_name == "{name}"' in record["records"][0]
@@ -126,9 +127,12 @@ def test_access_log_bucket_is_private_encrypted_tls_only_and_expiring(stacks):
     rule = only(document, "aws_s3_bucket_lifecycle_configuration")["rule"][0]
     assert rule["status"] == "Enabled" and rule["expiration"] == [{"days": 90}]
     policy = json.loads(only(document, "aws_s3_bucket_policy")["policy"])
-    allow, deny = policy["Statement"]
-    assert allow["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-    assert allow["Action"] == "s3:PutObject" and "/alb/AWSLogs/" in allow["Resource"]
+    account, service, deny = policy["Statement"]
+    # eu-central-1 opened before August 2022: its ELB account writes (tests/cluster/test_access_logs.py).
+    assert account["Principal"] == {"AWS": "arn:aws:iam::054676820928:root"}
+    assert service["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    for allow in (account, service):
+        assert allow["Action"] == "s3:PutObject" and "/alb/AWSLogs/" in allow["Resource"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert deny["Principal"] == "*" and deny["Action"] == "s3:*" and len(deny["Resource"]) == 2
     assert only(document, "aws_lb")["depends_on"] == [f"aws_s3_bucket_policy.{next(iter(resources(document, 'aws_s3_bucket_policy')))}"]

@@ -136,7 +136,8 @@ def test_log_group_encrypted_with_retention(full):
 def test_remote_write_url_is_delivered_to_tagged_nodes(full):
     association = only(full, "aws_ssm_association")
     assert association["name"] == "AWS-RunShellScript"
-    assert association["targets"] == [{"key": "tag-key", "values": ["substrate:role"]}]
+    # This monitoring's nodes only (tests/synth/test_shared_resources.py: two apps, one region).
+    assert association["targets"] == [{"key": "tag:substrate:monitoring", "values": ["polkadot-eu"]}]
     commands = association["parameters"]["commands"]
     assert f"'{ref('aws_prometheus_workspace', full, 'prometheus_endpoint')}api/v1/remote_write'" in commands
     assert "/etc/substrate/observability/remote-write-url" in commands and "try-restart prometheus" in commands
