@@ -15,6 +15,7 @@ from typing import Sequence
 from . import arguments, flags, ports, upgrade
 from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
 from .bootstrap import paths, render_bootstrap
+from .bootstrap.bundle_bucket import attach_bundle, bundle_source
 from .observability import AgentConfig, agent_extension
 from .config import NodeConfig
 from .errors import ConfigError
@@ -98,7 +99,8 @@ class SubstrateNode(Construct):
     ``security_group``, ``ingress_rules``, ``role`` (:class:`NodeInstanceRole`),
     ``elastic_ip`` / ``eip_association`` / ``dns_record`` / ``rotate_keys_document`` /
     ``upgrade_document`` / ``rollback_document`` (or ``None``), ``bootstrap`` (the
-    rendered cloud-init), ``config``.
+    rendered cloud-init), ``bootstrap_object`` (its bundle, in the stack's
+    :class:`~constructs_substrate.bootstrap.bundle_bucket.BootstrapBucket`), ``config``.
     """
 
     def __init__(
@@ -123,7 +125,8 @@ class SubstrateNode(Construct):
         if problems:
             raise ConfigError(problems, "SubstrateNode")
         # Render first: a bootstrap that cannot be built must fail before any resource exists.
-        self.bootstrap = render_bootstrap(config, [agent_extension(agents, config)] if agents else [])
+        source = bundle_source(scope, id, provider)
+        self.bootstrap = render_bootstrap(config, [agent_extension(agents, config)] if agents else [], source=source)
         super().__init__(scope, id)
         self.config = config
         prefix = name_prefix(self)
@@ -146,7 +149,11 @@ class SubstrateNode(Construct):
             self, self.security_group.id, "peers, releases, packages, ACME", provider
         )
 
-        statements = list(statements)
+        # The bootstrap's files: one object in the stack's bootstrap bucket, read at first boot.
+        self.bootstrap_object, read_bundle = attach_bundle(
+            self, "bootstrap-bundle", source=source, bundle=self.bootstrap.bundle, provider=provider
+        )
+        statements = [read_bundle, *statements]
         if config.tls is not None and config.tls.challenge == "dns-01":
             zone = config.tls.hosted_zone_id or config.dns.zone_id  # validated: one is set
             statements += route53_dns01_statements(zone, config.tls.domain)
@@ -207,6 +214,8 @@ class SubstrateNode(Construct):
             # even while the user data itself is ignored.
             tags={**tags, BOOTSTRAP_TAG: hashlib.sha256(user_data.encode()).hexdigest()[:16]},
             lifecycle=TerraformResourceLifecycle(ignore_changes=ignored) if ignored else None,
+            # The first boot fetches the bundle with the role's policy: both exist first.
+            depends_on=[self.bootstrap_object, self.role.policy],
             provider=provider,
         )
 

@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from constructs_substrate.cluster import lifecycle_action
 
 INSTANCE = "i-0123456789abcdef0"
+ACCOUNT = "123456789012"
+"""The identity document's account (moto's default account, for tests against moto)."""
 CREDENTIALS = {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "secret/key+EXAMPLE", "Token": "session-token"}
 _AUTHORIZATION = re.compile(
     r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
@@ -56,6 +58,8 @@ class FakeAws:
                     "/latest/meta-data/iam/security-credentials/": "node-role",
                     "/latest/meta-data/iam/security-credentials/node-role": json.dumps(CREDENTIALS),
                     "/latest/meta-data/autoscaling/target-lifecycle-state": "InService",
+                    "/latest/dynamic/instance-identity/document": json.dumps(
+                        {"accountId": ACCOUNT, "region": "eu-central-1", "instanceId": INSTANCE}),
                 }
                 self._send(200, answers[self.path]) if self.path in answers else self._send(404, "")
 

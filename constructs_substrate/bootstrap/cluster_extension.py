@@ -27,14 +27,11 @@ cluster and read their values from an env file.
 
 from __future__ import annotations
 
-import functools
-
-from importlib.resources import files as package_files
-
 from .. import layout
 from ..cluster.config import ApiClusterConfig, ChainSnapshot
 from . import paths
-from .compact import compact_python
+from .bundle import AWS_CLIENT
+from .compact import compact_module
 from .liveness import liveness_files
 from .model import BootstrapExtension, RenderedFile
 from .sandbox import UNIT_SANDBOX
@@ -42,7 +39,8 @@ from .templating import shell_assignments, without_comments
 
 LIFECYCLE_SERVICE = "substrate-lifecycle.service"
 LIFECYCLE_SCRIPT = paths.script("lifecycle-ready.sh")
-LIFECYCLE_ACTION = paths.script("lifecycle_action.py")
+LIFECYCLE_ACTION = AWS_CLIENT
+"""Written by every bootstrap's boot stage (see bundle.py), not by this extension."""
 LIFECYCLE_ENV = f"{layout.CONFIG_DIR}/lifecycle.env"
 LAUNCH_FAILED_SERVICE = "substrate-launch-failed@.service"
 """Template: instance ``substrate-launch-failed@<failed unit>.service``."""
@@ -338,22 +336,10 @@ ExecStartPre=/usr/bin/test -f {RESTORE_MARKER}
 """
 
 
-@functools.cache  # compacting parses the script: once per process, not per node
-def _compacted(package: str, name: str) -> str:
-    """A script of the package as shipped: compacted (the same program, see
-    :mod:`.compact`) to spare the 16 KiB user data."""
-    source = package_files(package).joinpath(name).read_text(encoding="utf-8")
-    return compact_python(source, f"{package.replace('.', '/')}/{name}")
-
-
-def lifecycle_action_source() -> str:
-    """``constructs_substrate/cluster/lifecycle_action.py`` as shipped."""
-    return _compacted("constructs_substrate.cluster", "lifecycle_action.py")
-
-
 def public_snapshot_source() -> str:
-    """``constructs_substrate/bootstrap/public_snapshot.py`` (the downloader) as shipped."""
-    return _compacted("constructs_substrate.bootstrap", "public_snapshot.py")
+    """``constructs_substrate/bootstrap/public_snapshot.py`` (the downloader) as shipped
+    (compacted, see :mod:`.compact`)."""
+    return compact_module("constructs_substrate.bootstrap", "public_snapshot.py")
 
 
 def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> dict[str, str | int]:
@@ -417,7 +403,6 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
     files = [
         RenderedFile(LIFECYCLE_ENV, _env(lifecycle_env(config, group_name=group_name, hook_name=hook_name))),
         RenderedFile(LIFECYCLE_SCRIPT, shipped(LIFECYCLE_READY_SH), "0755"),
-        RenderedFile(LIFECYCLE_ACTION, lifecycle_action_source()),
         RenderedFile(paths.unit(LIFECYCLE_SERVICE), shipped(lifecycle_unit())),
         RenderedFile(paths.unit(LAUNCH_FAILED_SERVICE), shipped(launch_failed_unit())),
         RenderedFile(paths.ON_FAILURE_SCRIPT, shipped(ON_FAILURE_SH), "0755"),
@@ -448,7 +433,14 @@ def cluster_extension(config: ApiClusterConfig, *, group_name: str, hook_name: s
         packages=packages,
         # --no-block: the unit may wait hours for the sync; the bootstrap must finish.
         commands=(f"systemctl enable --now --no-block {LIFECYCLE_SERVICE}", *watch_commands),
+        # Without the bundle there is no lifecycle-ready.sh: the boot stage abandons itself.
+        on_boot_failure=abandon_command(group_name, hook_name),
     )
+
+
+def abandon_command(group_name: str, hook_name: str) -> tuple[str, ...]:
+    """Abandon the launch lifecycle action with the boot stage's own AWS client."""
+    return ("python3", LIFECYCLE_ACTION, "abandon", "--group", group_name, "--hook", hook_name, "--imds", IMDS_URL)
 
 
 __all__ = [

@@ -18,6 +18,8 @@ sources are refused with the line to change.
 from __future__ import annotations
 
 import ast
+import functools
+from importlib.resources import files as package_files
 
 import python_minifier
 
@@ -67,3 +69,11 @@ def compact_python(source: str, origin: str) -> str:
     if _module_names(shipped) != _module_names(tree):
         raise ValueError("compacting changed the module's names; ship the source verbatim")
     return compact
+
+
+@functools.cache  # compacting parses the source: once per process, not per node
+def compact_module(package: str, name: str) -> str:
+    """The module ``name`` of ``package`` (e.g. ``lifecycle_action.py`` of
+    ``constructs_substrate.cluster``) as shipped: :func:`compact_python` of its source."""
+    source = package_files(package).joinpath(name).read_text(encoding="utf-8")
+    return compact_python(source, f"{package.replace('.', '/')}/{name}")

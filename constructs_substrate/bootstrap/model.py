@@ -6,9 +6,14 @@ import base64
 import gzip
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .bundle import Bundle, BundleSource
 
 USER_DATA_LIMIT = 16384
-"""EC2 refuses user data above 16 KiB (raw bytes, before base64); ours is gzipped."""
+"""EC2 refuses user data above 16 KiB (raw bytes, before base64); ours is gzipped and
+holds only the boot stage (the bundle has its own bound, ``bundle.BUNDLE_LIMIT``)."""
 
 _PATH = re.compile(r"^(/(?!\.\.?(/|$))[A-Za-z0-9._@+-]+)+$")
 _PACKAGE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
@@ -44,6 +49,10 @@ class BootstrapExtension:
     packages: tuple[str, ...] = ()
     commands: tuple[str, ...] = ()
     """Shell lines run by ``bootstrap.sh`` after the node is started, in order."""
+    on_boot_failure: tuple[str, ...] = ()
+    """A command (argv) the boot stage runs when the bootstrap bundle cannot be fetched
+    or verified (then nothing of the bootstrap, and so no ``on-failure.sh``, exists);
+    it may only use the boot stage's files (``lifecycle_action.py``)."""
 
     def __post_init__(self) -> None:
         for package in self.packages:
@@ -53,12 +62,19 @@ class BootstrapExtension:
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """A node's rendered cloud-init user data."""
+    """A node's rendered cloud-init user data (the boot stage) and bootstrap bundle."""
 
     cloud_config: str
-    """The ``#cloud-config`` YAML text."""
+    """The ``#cloud-config`` YAML text: the boot stage only."""
     files: tuple[RenderedFile, ...]
-    """Every file written (scripts, units, env, nginx), in write order; for tests."""
+    """Every file written: the boot stage's, then the bundle's (scripts, units, env,
+    nginx), in write order; for tests."""
+    bundle: "Bundle"
+    """The S3 object with every file but the boot stage's (see ``bundle.py``)."""
+    source: "BundleSource"
+    """Where the instance fetches ``bundle`` (bucket prefix and key)."""
+    boot_files: tuple[RenderedFile, ...] = ()
+    """The files the user data itself writes."""
 
     def user_data(self) -> bytes:
         """Gzipped cloud-config (cloud-init detects gzip). ``mtime=0`` keeps it

@@ -9,6 +9,7 @@ from ..config import NodeConfig
 from ..errors import ConfigError
 from ..roles import NodeRole
 from . import paths
+from .bundle import BOOT_PATHS, BUNDLE_LIMIT, DEFAULT_SOURCE, Bundle, BundleSource, boot_command, boot_files
 from .cloud_config import render_cloud_config
 from .env import bootstrap_env
 from .model import USER_DATA_LIMIT, Bootstrap, BootstrapExtension, RenderedFile
@@ -61,13 +62,18 @@ def _gzip_group(file: RenderedFile) -> int:
 
 
 def render_bootstrap(
-    config: NodeConfig, extensions: Sequence[BootstrapExtension] = ()
+    config: NodeConfig,
+    extensions: Sequence[BootstrapExtension] = (),
+    *,
+    source: BundleSource = DEFAULT_SOURCE,
 ) -> Bootstrap:
     """The cloud-init user data that turns a fresh Ubuntu 24.04 instance into the
-    node ``config`` describes (see docs/bootstrap.md). Pure and byte-deterministic.
+    node ``config`` describes (see docs/bootstrap.md), and the bootstrap bundle it
+    fetches from ``source`` (the construct's bucket and key). Pure and byte-deterministic.
 
-    Raises :class:`ConfigError` when the gzipped user data exceeds EC2's 16 KiB, or
-    when an extension writes a path the bootstrap (or another extension) writes.
+    Raises :class:`ConfigError` when the gzipped user data exceeds EC2's 16 KiB or the
+    bundle :data:`~.bundle.BUNDLE_LIMIT`, or when an extension writes a path the
+    bootstrap (or another extension) writes.
     """
     env_file = layout.BOOTSTRAP_ENV_FILE
     files = [
@@ -85,25 +91,35 @@ def render_bootstrap(
         *_extension_files(extensions),
         *probe_script(config),
     ]
-    seen: set[str] = set()
+    seen: set[str] = set(BOOT_PATHS)
     for file in files:
         if file.path in seen:
             raise ConfigError.of("extensions", f"{file.path} is written twice; give the extension's file another path")
         seen.add(file.path)
 
     files.sort(key=_gzip_group)
+    field = "extensions" if extensions else "bootstrap"
+    bundle = Bundle.of(files)
+    if bundle.size > BUNDLE_LIMIT:
+        raise ConfigError.of(
+            field,
+            f"the gzipped bootstrap bundle is {bundle.size} bytes; at most {BUNDLE_LIMIT} are allowed "
+            "(it is kept in Terraform's state). Download bulk data in an extension command instead",
+        )
+    on_failure = [extension.on_boot_failure for extension in extensions if extension.on_boot_failure]
+    boot = boot_files(source, bundle, on_failure)
     cloud_config = render_cloud_config(
         packages=_packages(config, extensions),
         user=layout.SERVICE_USER,
-        files=files,
-        runcmd=(paths.BOOTSTRAP_SCRIPT, env_file),
+        files=boot,
+        runcmd=boot_command(env_file),
     )
-    bootstrap = Bootstrap(cloud_config=cloud_config, files=tuple(files))
+    bootstrap = Bootstrap(cloud_config=cloud_config, files=(*boot, *files), bundle=bundle, source=source, boot_files=tuple(boot))
     size = bootstrap.gzip_size()
     if size > USER_DATA_LIMIT:
         raise ConfigError.of(
-            "extensions" if extensions else "bootstrap",
-            f"the gzipped user data is {size} bytes; EC2 accepts at most {USER_DATA_LIMIT}. "
-            "Move large files out of the user data (e.g. download them in an extension command)",
+            field,
+            f"the gzipped user data (the boot stage) is {size} bytes; EC2 accepts at most {USER_DATA_LIMIT}. "
+            "Put large files in the bundle, not in the boot stage",
         )
     return bootstrap

@@ -19,6 +19,7 @@ from typing import Sequence
 from .. import arguments
 from .._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
 from ..bootstrap import render_bootstrap
+from ..bootstrap.bundle_bucket import bundle_source
 from ..observability import AgentConfig, agent_extension
 from ..bootstrap.cluster_extension import cluster_extension
 from ..config import NodeConfig
@@ -127,7 +128,7 @@ class AutoscalingApiCluster(Construct):
         extensions = [cluster_extension(config, group_name=group_name, hook_name=HOOK_NAME)]
         if agents is not None:
             extensions.append(agent_extension(agents, node))
-        self.bootstrap = render_bootstrap(node, extensions)
+        self.bootstrap = render_bootstrap(node, extensions, source=bundle_source(scope, id, provider))
         tags = node_tags(node)
 
         self.certificate = DnsValidatedCertificate(

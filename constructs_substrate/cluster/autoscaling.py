@@ -14,6 +14,7 @@ from typing import Sequence
 
 from .._framework import Construct, Fn, TerraformResourceLifecycle, Token, aws
 from ..bootstrap import Bootstrap
+from ..bootstrap.bundle_bucket import attach_bundle
 from ..iam import NodeInstanceRole
 from ..naming import node_tags
 from ..node import DATA_DEVICE_NAME, UBUNTU_AMI_PARAMETER
@@ -64,7 +65,8 @@ class NodeGroup(Construct):
     :param agents: the instances' observability agents; their ``instance_tags`` go on
         every instance (the Monitoring's URL delivery finds its nodes by them).
 
-    Attributes: ``role`` (:class:`NodeInstanceRole`), ``launch_template``, ``group``,
+    Attributes: ``role`` (:class:`NodeInstanceRole`), ``bootstrap_object`` (the bundle in
+    the stack's ``BootstrapBucket``), ``launch_template``, ``group``,
     ``request_count_policy`` / ``cpu_policy`` (or ``None``), ``group_name``.
     """
 
@@ -94,8 +96,13 @@ class NodeGroup(Construct):
         region = aws("data_aws_region").DataAwsRegion(self, "region", provider=provider).region
         account = aws("data_aws_caller_identity").DataAwsCallerIdentity(self, "account", provider=provider).account_id
         group_arn = f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group_name}"
+        # The bootstrap's files: one object in the stack's bootstrap bucket, read at first boot.
+        self.bootstrap_object, read_bundle = attach_bundle(
+            self, "bootstrap-bundle", source=bootstrap.source, bundle=bootstrap.bundle, provider=provider
+        )
         self.role = NodeInstanceRole(
-            self, "iam", name_prefix=name_prefix, statements=[*lifecycle_statements(group_arn), *statements], provider=provider
+            self, "iam", name_prefix=name_prefix,
+            statements=[read_bundle, *lifecycle_statements(group_arn), *statements], provider=provider,
         )
 
         ami, ami_lifecycle = self._image(config, provider)
@@ -229,6 +236,8 @@ class NodeGroup(Construct):
             wait_for_capacity_timeout="0",
             tag=[asg.AutoscalingGroupTag(key=k, value=v, propagate_at_launch=False) for k, v in tags.items()],
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_capacity"]),
+            # Instances fetch the bundle at first boot with the role's policy: both exist first.
+            depends_on=[self.bootstrap_object, self.role.policy],
             provider=provider,
         )
 

@@ -56,13 +56,14 @@ def _hmac(key, text):
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def sign(method, query, headers, body, region, service, key_id, secret, now):
-    """SigV4 ``Authorization`` for a request to ``https://host/?query``; ``headers``
-    (lower-case names) must include ``host`` and ``x-amz-date`` and are all signed."""
+def sign(method, query, headers, body, region, service, key_id, secret, now, path="/"):
+    """SigV4 ``Authorization`` for a request to ``https://host<path>?query``; ``headers``
+    (lower-case names) must include ``host`` and ``x-amz-date`` and are all signed.
+    ``path`` is sent as given (already URI-encoded; S3 signs it without re-encoding)."""
     stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
     names = sorted(headers)
     canonical = "\n".join([
-        method, "/", query,
+        method, path, query,
         "".join(f"{n}:{headers[n].strip()}\n" for n in names),
         ";".join(names), hashlib.sha256(body).hexdigest(),
     ])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import yaml
 
 from constructs_substrate import layout
-from constructs_substrate.bootstrap import RenderedFile, paths
+from constructs_substrate.bootstrap import RenderedFile, bundle, paths
 from constructs_substrate.bootstrap.cloud_config import render_cloud_config
 
 from bootstrap_support import require
@@ -25,16 +26,23 @@ def test_passes_cloud_init_schema(case, tmp_path):
     assert "Valid cloud-config" in result.stdout
 
 
-def test_yaml_carries_every_file_exactly(case):
+def test_yaml_carries_the_boot_stage_exactly_and_the_bundle_the_rest(case):
     _, _, bootstrap = case
     document = yaml.safe_load(bootstrap.cloud_config)
     written = document["write_files"]
-    assert [w["path"] for w in written] == [f.path for f in bootstrap.files]
-    for item, entry in zip(bootstrap.files, written):
+    assert [w["path"] for w in written] == [f.path for f in bootstrap.boot_files] == list(bundle.BOOT_PATHS)
+    for item, entry in zip(bootstrap.boot_files, written):
         assert entry["content"] == item.content, item.path
         assert entry["permissions"] == item.mode
         assert entry["owner"] == item.owner
-    assert document["runcmd"] == [[paths.BOOTSTRAP_SCRIPT, layout.BOOTSTRAP_ENV_FILE]]
+    # Every other file travels in the bundle, byte for byte, and nothing twice.
+    assert bundle.unpacked(bootstrap.bundle.data) == [(f.path, f.content) for f in bootstrap.bundle.files]
+    assert [*bootstrap.boot_files, *bootstrap.bundle.files] == list(bootstrap.files)
+    config = json.loads(bootstrap.file(bundle.BOOT_CONFIG).content)
+    assert (config["sha256"], config["size"]) == (bootstrap.bundle.sha256, bootstrap.bundle.size)
+    assert document["runcmd"] == [
+        ["python3", bundle.FETCH_SCRIPT, bundle.BOOT_CONFIG, paths.BOOTSTRAP_SCRIPT, layout.BOOTSTRAP_ENV_FILE]
+    ]
     assert document["package_update"] is True
 
 

@@ -33,6 +33,7 @@ from test_cluster_lifecycle import GROUP, HOOK, require, serving, write
 from constructs_substrate import layout
 from constructs_substrate.bootstrap import cluster_extension as ext
 from constructs_substrate.bootstrap import liveness
+from constructs_substrate.bootstrap.bundle import aws_client_source
 from constructs_substrate.bootstrap.templating import shell_assignments, template
 from constructs_substrate.cluster.config import NODE_RESTART_SECONDS, LivenessConfig
 from constructs_substrate.errors import ConfigError
@@ -177,7 +178,7 @@ def real_probe(node: FakeNode):
 def start_watcher(rendered, tmp_path: Path, aws: FakeAws, probe_url: str, *, window: int) -> subprocess.Popen:
     files, _ = rendered
     script = write(tmp_path / "liveness-watch.sh", files[liveness.LIVENESS_SCRIPT].content, 0o755)
-    action = write(tmp_path / "lifecycle_action.py", files[ext.LIFECYCLE_ACTION].content, 0o755)
+    action = write(tmp_path / "lifecycle_action.py", aws_client_source(), 0o755)  # the boot stage ships it
     env = liveness.liveness_env(CONFIGS["archive"], group_name=GROUP, action_script=str(action), imds_url=aws.url)
     env.update(PROBE_LIVE_URL=probe_url + "/live", WINDOW_SECONDS=window, POLL_SECONDS=1, ENDPOINT_URL=aws.url,
                REPORTED_FILE=str(tmp_path / "reported"))

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from cluster_stacks import CONFIGS, TOPIC, ZONE_ID
-from helpers import only, resources
+from helpers import booted_text, only, resources
 
 from constructs_substrate import ports
 
@@ -118,15 +118,17 @@ def test_ready_path_of_every_name_reaches_the_probes(stacks):
 
 def test_access_log_bucket_is_private_encrypted_tls_only_and_expiring(stacks):
     document = stacks["default"]
-    encryption = only(document, "aws_s3_bucket_server_side_encryption_configuration")
+    # The access-log bucket's settings (the stack's bootstrap bucket has its own: test_bundle_bucket.py).
+    logs = lambda document, kind, id_: by_suffix(document, kind, f"access-logs_{id_}")  # noqa: E731
+    encryption = logs(document, "aws_s3_bucket_server_side_encryption_configuration", "encryption")
     assert encryption["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
-    block = only(document, "aws_s3_bucket_public_access_block")
+    block = logs(document, "aws_s3_bucket_public_access_block", "public-access-block")
     assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-    assert only(document, "aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
-    assert only(document, "aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
-    rule = only(document, "aws_s3_bucket_lifecycle_configuration")["rule"][0]
+    assert logs(document, "aws_s3_bucket_versioning", "versioning")["versioning_configuration"]["status"] == "Enabled"
+    assert logs(document, "aws_s3_bucket_ownership_controls", "ownership")["rule"]["object_ownership"] == "BucketOwnerEnforced"
+    rule = logs(document, "aws_s3_bucket_lifecycle_configuration", "lifecycle")["rule"][0]
     assert rule["status"] == "Enabled" and rule["expiration"] == [{"days": 90}]
-    policy = json.loads(only(document, "aws_s3_bucket_policy")["policy"])
+    policy = json.loads(logs(document, "aws_s3_bucket_policy", "policy")["policy"])
     account, service, deny = policy["Statement"]
     # eu-central-1 opened before August 2022: its ELB account writes (tests/cluster/test_access_logs.py).
     assert account["Principal"] == {"AWS": "arn:aws:iam::054676820928:root"}
@@ -135,7 +137,8 @@ def test_access_log_bucket_is_private_encrypted_tls_only_and_expiring(stacks):
         assert allow["Action"] == "s3:PutObject" and "/alb/AWSLogs/" in allow["Resource"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert deny["Principal"] == "*" and deny["Action"] == "s3:*" and len(deny["Resource"]) == 2
-    assert only(document, "aws_lb")["depends_on"] == [f"aws_s3_bucket_policy.{next(iter(resources(document, 'aws_s3_bucket_policy')))}"]
+    (policy_id,) = [k for k in resources(document, "aws_s3_bucket_policy") if "_access-logs_" in k]
+    assert only(document, "aws_lb")["depends_on"] == [f"aws_s3_bucket_policy.{policy_id}"]
 
 
 def test_waf_rate_limits_per_ip_by_default(stacks):
@@ -205,7 +208,11 @@ def test_instance_role_may_only_act_on_its_own_group(stacks):
     # Complete its launch lifecycle action, and report itself unhealthy (liveness watcher).
     document = stacks["default"]
     (policy,) = [p for k, p in resources(document, "aws_iam_role_policy").items() if k.startswith("api_")]
-    lifecycle, health = json.loads(policy["policy"])["Statement"]
+    bundle_read, lifecycle, health = json.loads(policy["policy"])["Statement"]
+    # ... and read its own bootstrap bundle, that object only.
+    (bundle_object,) = resources(document, "aws_s3_object").values()
+    assert bundle_read["Action"] == ["s3:GetObject"]
+    assert bundle_read["Resource"] == [bundle_object["bucket"].replace(".id}", ".arn}") + "/" + bundle_object["key"]]
     assert sorted(lifecycle["Action"]) == ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"]
     assert health["Action"] == ["autoscaling:SetInstanceHealth"] and health["Effect"] == "Allow"
     group = only(document, "aws_autoscaling_group")
@@ -252,11 +259,8 @@ def test_launch_template_changes_roll_by_instance_refresh(stacks):
 
 
 def test_user_data_carries_the_lifecycle_unit(stacks):
-    import base64
-    import gzip
-
     template = only(stacks["default"], "aws_launch_template")
-    cloud_config = gzip.decompress(base64.b64decode(template["user_data"])).decode()
+    cloud_config = booted_text(stacks["default"], template["user_data"])
     assert "substrate-lifecycle.service" in cloud_config
     assert "GROUP_NAME=" in cloud_config and "HOOK_NAME=wait-until-ready" in cloud_config
     assert "substrate-liveness.service" in cloud_config and "PROBE_LIVE_URL=http://127.0.0.1:9955/live" in cloud_config
@@ -400,11 +404,8 @@ def test_the_hook_never_changes_so_the_group_is_never_replaced(stacks):
 
 
 def test_archive_restore_is_installed_before_the_node_starts(stacks):
-    import base64
-    import gzip
-
     template = only(stacks["archive"], "aws_launch_template")
-    cloud_config = gzip.decompress(base64.b64decode(template["user_data"])).decode()
+    cloud_config = booted_text(stacks["archive"], template["user_data"])
     assert "substrate-node.service.d/restore-snapshot.conf" in cloud_config
     assert '"aria2"' in cloud_config and '"zstd"' in cloud_config
     data = template["block_device_mappings"][1]["ebs"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import hardening
-from synthesis import Synthesis, rendered_user_data, synthesize_all, text_table
+from synthesis import Synthesis, booted_files, rendered_user_data, synthesize_all, text_table
 
 _REPORT = pytest.StashKey[dict]()
 
@@ -82,7 +82,7 @@ def unit_scores(synthesized, tmp_path_factory, gate_report) -> list[hardening.Sc
     for (app, variant), run in sorted(synthesized[0].items()):
         for stack, document in run.stacks.items():
             for address, text in rendered_user_data(document):
-                files = hardening.cloud_config_files(text)
+                files = booted_files(document, text)  # the user data and its bootstrap bundle
                 if files:
                     sources[f"app {app}[{variant}] {stack} {address}"] = files
     scores = hardening.score_sources(sources, tmp_path_factory.mktemp("units"))

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-import yaml
-
 from constructs_substrate import NodeConfig, TelemetryServerConfig, TlsConfig
 from constructs_substrate.bootstrap import render_bootstrap
 
@@ -58,6 +56,11 @@ THRESHOLDS: dict[str, tuple[float, str]] = {
     ),
     "substrate-liveness.service": (
         1.5, "DynamicUser, no capabilities: polls the probe's /live and calls the Auto Scaling API once.",
+    ),
+    "substrate-snapshot.service": (
+        2.0,
+        "Root without capabilities and in the host's user namespace, only to ask systemd to stop and "
+        "start the node around the snapshot's initiation; otherwise the small units' sandbox.",
     ),
 }
 """Highest exposure each unit may score, and why that level. A unit not listed fails
@@ -139,14 +142,6 @@ def measure(root: Path, units: list[str]) -> dict[str, float]:
     if missing:
         raise RuntimeError(f"systemd-analyze gave no score for {missing}: {result.stdout[-500:]} {result.stderr[-1500:]}")
     return scores
-
-
-def cloud_config_files(user_data: str) -> list[tuple[str, str]]:
-    """``(path, content)`` of the ``write_files`` of a ``#cloud-config`` text."""
-    if not user_data.startswith("#cloud-config"):
-        return []
-    document = yaml.safe_load(user_data) or {}
-    return [(f["path"], f.get("content", "")) for f in document.get("write_files") or [] if "path" in f]
 
 
 def score_sources(sources: dict[str, list[tuple[str, str]]], workdir: Path) -> list[Score]:

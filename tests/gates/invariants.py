@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from synthesis import all_resources, blocks, data_sources, rendered_user_data, resources
+from synthesis import all_resources, blocks, bootstrap_bundles, data_sources, rendered_user_data, resources
 
 Violations = list[str]
 
@@ -568,6 +568,8 @@ def no_secrets(document: dict) -> Violations:
         for path, value in _strings(document.get(section) or {}, section):
             if path.endswith("user_data_base64") or (".aws_launch_template." in f".{path}" and path.endswith(".user_data")):
                 continue  # scanned decoded below
+            if ".aws_s3_object." in f".{path}" and path.endswith(".content_base64") and value.startswith("H4sI"):
+                continue  # gzip (a bootstrap bundle): scanned decoded below
             violations += [f"{path}: {p}" for p in secrets_in_text(value)]
         for path, key, value in _attributes(document.get(section) or {}, section):
             if SECRET_ATTRIBUTE.search(key) and isinstance(value, str) and value and "${" not in value:
@@ -578,6 +580,9 @@ def no_secrets(document: dict) -> Violations:
         return violations + [f"user data: {error} (cannot be scanned)"]
     for address, text in rendered:
         violations += [f"{address} user data: {p}" for p in secrets_in_text(text)]
+    for address, _, files in bootstrap_bundles(document):
+        for path, text in files:
+            violations += [f"{address} (bootstrap bundle) {path}: {p}" for p in secrets_in_text(text)]
     return violations
 
 

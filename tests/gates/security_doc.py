@@ -51,7 +51,7 @@ def render(text: str, scores) -> str:
 
 def main() -> None:
     import hardening
-    from synthesis import rendered_user_data, synthesize_all
+    from synthesis import booted_files, rendered_user_data, synthesize_all
 
     with tempfile.TemporaryDirectory() as tmp:
         runs, _ = synthesize_all(Path(tmp) / "apps", determinism=False)
@@ -59,7 +59,7 @@ def main() -> None:
         for (app, variant), run in sorted(runs.items()):
             for stack, document in run.stacks.items():
                 for address, user_data in rendered_user_data(document):
-                    files = hardening.cloud_config_files(user_data)
+                    files = booted_files(document, user_data)  # the user data and its bootstrap bundle
                     if files:
                         sources[f"app {app}[{variant}] {stack} {address}"] = files
         scores = hardening.score_sources(sources, Path(tmp) / "units")

@@ -223,6 +223,38 @@ def rendered_user_data(document: dict) -> Iterator[tuple[str, str]]:
                 yield f"{kind}.{name}", decode_user_data(value)
 
 
+def bootstrap_bundles(document: dict) -> Iterator[tuple[str, str, list[tuple[str, str]]]]:
+    """``(address, key, files)`` of every bootstrap bundle in the stack: an
+    ``aws_s3_object`` whose ``content_base64`` is a ``tar.gz`` (see
+    constructs_substrate/bootstrap/bundle.py); ``files`` are ``(path, text)``."""
+    import io
+    import tarfile
+
+    for name, body in resources(document, "aws_s3_object").items():
+        value = body.get("content_base64")
+        if not isinstance(value, str) or "${" in value:
+            continue
+        raw = base64.b64decode(value)
+        if raw[:2] != b"\x1f\x8b":
+            continue
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:gz") as tar:
+            files = [("/" + m.name, tar.extractfile(m).read().decode("utf-8", errors="replace")) for m in tar if m.isfile()]
+        yield f"aws_s3_object.{name}", str(body.get("key")), files
+
+
+def booted_files(document: dict, user_data: str) -> list[tuple[str, str]]:
+    """``(path, content)`` of everything an instance with this user data writes: the
+    cloud-config's ``write_files``, then the bootstrap bundle its ``bundle.json`` names."""
+    import yaml
+
+    if not user_data.startswith("#cloud-config"):
+        return []
+    written = [(f["path"], f.get("content", "")) for f in (yaml.safe_load(user_data) or {}).get("write_files") or []
+               if "path" in f]
+    keys = {json.loads(content).get("key") for path, content in written if path == "/etc/substrate/bundle.json"}
+    return written + [file for _, key, files in bootstrap_bundles(document) if key in keys for file in files]
+
+
 def text_table(header: tuple, rows: list[tuple]) -> list[str]:
     """Text columns: left-aligned words, right-aligned numbers."""
     widths = [max(len(str(v)) for v in column) for column in zip(header, *rows)]
