@@ -492,6 +492,10 @@ class NodeConfig(Model):
              "X-Forwarded-For"),
             (bool(self.relay_chain_rpc_urls) and not chain.is_parachain, "relay_chain_rpc_urls",
              f"'{chain.name}' is not a parachain; remove them"),
+            (self.embedded_relay and profile.runs_chain_node and chain.relay_chain not in CATALOG, "relay_chain_rpc_urls",
+             f"the embedded relay node runs --chain {chain.relay_chain}, which is not a catalog relay chain "
+             f"({', '.join(n for n, c in CATALOG.items() if not c.is_parachain)}); give the relay's RPC endpoints, "
+             "e.g. relay_chain_rpc_urls=('wss://relay.example.com',)"),
             (role is NodeRole.TELEMETRY and self.telemetry_server is None, "telemetry_server",
              "the telemetry role needs the substrate-telemetry images pinned by digest: "
              "TelemetryServerConfig(backend_image=..., frontend_image=...)"),

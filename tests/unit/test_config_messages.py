@@ -199,3 +199,11 @@ def test_release_setting(tmp_path):
     assert load_settings(tmp_path, environ={"SUBSTRATE_RELEASE": "polkadot-stable2606-2"}).release == "polkadot-stable2606-2"
     error = raised(lambda: load_settings(tmp_path, environ={"SUBSTRATE_RELEASE": "latest"}))
     assert error.fields == ("DeploymentSettings.release",)
+
+
+def test_an_embedded_relay_must_be_a_catalog_relay_chain():
+    mypara = CATALOG["asset-hub-kusama"].replace(name="mypara", relay_chain="myrelay")
+    error = raised(lambda: NodeConfig(role="rpc", name="r", chain=mypara))
+    assert error.fields == ("NodeConfig.relay_chain_rpc_urls",) and "relay_chain_rpc_urls=('wss://" in str(error)
+    following = NodeConfig(role="rpc", name="r", chain=mypara, relay_chain_rpc_urls=("wss://relay.example.com",))
+    assert not following.embedded_relay
