@@ -17,13 +17,14 @@ off: an interrupted restore) and ``down`` (503 for everything).
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import os
 import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from constructs_substrate.bootstrap.public_snapshot import sha256_file
 
 SNAPSHOT = "20261202-120000"
 BASE = "polkadot-rocksdb-prune"
@@ -59,17 +60,9 @@ def generate(root: Path, total_bytes: int, *, file_bytes: int = 64 << 20, checks
     (directory / "files.txt").write_text("".join(f"{name}\n" for name in sizes))
     if checksums:
         (directory / "files.sha256").write_text(
-            "".join(f"{sha256(directory / name)}  {name}\n" for name in sizes)
+            "".join(f"{sha256_file(str(directory / name))}  {name}\n" for name in sizes)
         )
     return sizes
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        while block := source.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -166,4 +159,4 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-__all__ = ["BASE", "SNAPSHOT", "Faults", "SnapshotServer", "generate", "sha256"]
+__all__ = ["BASE", "SNAPSHOT", "Faults", "SnapshotServer", "generate"]

@@ -151,7 +151,7 @@ class Download:
                     raise Refused(f"{self.name}: incomplete after {attempt + 1} attempts ({error})") from error
                 time.sleep(min(2 ** attempt, 30) * 0.5)  # 0.5 s, 1 s, 2 s ... 15 s
         size = os.path.getsize(self.part)
-        if self.sha256 is not None and _sha256(self.part) != self.sha256:
+        if self.sha256 is not None and sha256_file(self.part) != self.sha256:
             os.remove(self.part)
             raise Refused(f"{self.name}: SHA-256 mismatch (deleted; the next run downloads it again)")
         os.replace(self.part, self.final)
@@ -224,7 +224,8 @@ def _content_range_total(value: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _sha256(path: str) -> str:
+def sha256_file(path: str) -> str:
+    """Lowercase hex SHA-256 of a file (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
     with open(path, "rb") as source:
         while block := source.read(CHUNK):
