@@ -137,6 +137,8 @@ class Download:
         self.retries = retries
         self.counter = counter
         self.expected: int | None = None
+        self.digest = None  # SHA-256 of the part's first ``hashed`` bytes, kept while streaming
+        self.hashed = 0
 
     def run(self) -> int:
         if os.path.exists(self.final):
@@ -151,7 +153,7 @@ class Download:
                     raise Refused(f"{self.name}: incomplete after {attempt + 1} attempts ({error})") from error
                 time.sleep(min(2 ** attempt, 30) * 0.5)  # 0.5 s, 1 s, 2 s ... 15 s
         size = os.path.getsize(self.part)
-        if self.sha256 is not None and sha256_file(self.part) != self.sha256:
+        if self.sha256 is not None and self._digest(size).hexdigest() != self.sha256:
             os.remove(self.part)
             raise Refused(f"{self.name}: SHA-256 mismatch (deleted; the next run downloads it again)")
         os.replace(self.part, self.final)
@@ -181,13 +183,18 @@ class Download:
             else:
                 raise Refused(f"{self.name}: HTTP {response.status}")
             self._check_total(total, None)
+            digest = self._digest(have) if self.sha256 is not None else None
             with open(self.part, "r+b" if have else "wb") as out:
                 out.seek(have)
+                out.truncate()
                 while True:
                     block = response.read(CHUNK)
                     if not block:
                         break
                     out.write(block)
+                    if digest is not None:
+                        digest.update(block)
+                        self.hashed += len(block)
                     have += len(block)
                     self.counter(len(block))
                 out.flush()
@@ -196,6 +203,18 @@ class Download:
                 raise http.client.IncompleteRead(b"", (self.expected or 0) - have)
         finally:
             conn.close()
+
+    def _digest(self, have: int):
+        """The SHA-256 object over the part's first ``have`` bytes: the one kept while
+        streaming, or (resumed by another run, or restarted) read from the disk."""
+        if self.digest is None or self.hashed != have:
+            self.digest, self.hashed = hashlib.sha256(), 0
+            if have:
+                with open(self.part, "rb") as source:
+                    while self.hashed < have and (block := source.read(min(CHUNK, have - self.hashed))):
+                        self.digest.update(block)
+                        self.hashed += len(block)
+        return self.digest
 
     def _check_total(self, total: int | None, have: int | None) -> None:
         if total is None:
