@@ -264,8 +264,10 @@ class _Stack:
             warm = _blocks(group.get("warm_pool"))
             warm_size = _number(warm[0].get("min_size"), 0) if warm else 0
             for device in _blocks(template.get("block_device_mappings")):
-                self.volume(device.get("ebs") or {}, size + warm_size,
-                            f"{name} {device.get('device_name', 'volume')}".replace("${", "").replace("}", ""), region)
+                device_name = str(device.get("device_name", "volume"))
+                # The root device's name comes from the image at deploy time.
+                label = "root" if device_name.startswith("${") else device_name
+                self.volume(device.get("ebs") or {}, size + warm_size, f"{name} {label}", region)
             self.add("public-ipv4", f"{name}: {size} public IPv4", size * self.hours, "ipv4:hour", region)
 
     def aws_ebs_volume(self) -> None:
