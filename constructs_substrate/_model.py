@@ -18,6 +18,7 @@ their own model; nested models' problems are re-rooted under the parent's field.
 from __future__ import annotations
 
 import difflib
+import enum
 import math
 import re
 import types
@@ -144,7 +145,8 @@ def _example(field: FieldInfo | None) -> str:
 def _message(item: dict, model: type[BaseModel] | None, field: FieldInfo | None, name: str) -> str:
     kind, value, ctx = item["type"], item.get("input"), item.get("ctx") or {}
     if kind == "missing":
-        return f"is required{_example(field)}"
+        options = _options(field)
+        return f"is required: one of {options}" if options else f"is required{_example(field)}"
     if kind == "extra_forbidden":
         options = sorted(model.model_fields) if model else []
         close = difflib.get_close_matches(name, options, n=1)
@@ -161,7 +163,10 @@ def _message(item: dict, model: type[BaseModel] | None, field: FieldInfo | None,
     if kind in ("tuple_type", "list_type") and isinstance(value, str):
         return f"give a list of values, e.g. ({value!r},), not one string {value!r}"
     if kind in ("too_short", "too_long"):
-        return item["msg"].replace("Tuple should", "give").replace("List should", "give") + f" (got {len(value) if hasattr(value, '__len__') else value!r})"
+        count = len(value) if hasattr(value, "__len__") else value
+        if kind == "too_short":
+            return f"give at least {ctx.get('min_length')} (got {count})"
+        return f"give at most {ctx.get('max_length')} (got {count})"
     if kind == "model_type":
         expected = ctx.get("class_name", "the model")
         return f"must be a {expected} (or a dict of its fields), not {_describe(value)}"
@@ -169,8 +174,20 @@ def _message(item: dict, model: type[BaseModel] | None, field: FieldInfo | None,
     for prefix in _PREFIXES:
         message = message.removeprefix(prefix)
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        message = f"{message.replace('Input should be', 'must be')} (got {_describe(value)})"
+        message = f"{message.replace('Input should be', 'must be')}{_example(field)} (got {_describe(value)})"
     return message
+
+
+def _options(field: FieldInfo | None) -> str:
+    """The allowed values of an enum or ``Literal`` field, quoted, or ``""``."""
+    annotation = field.annotation if field is not None else None
+    values: list = []
+    for option in [annotation, *typing.get_args(annotation)]:
+        if isinstance(option, type) and issubclass(option, enum.Enum):
+            values += [member.value for member in option]
+        elif typing.get_origin(option) is Literal:
+            values += list(typing.get_args(option))
+    return ", ".join(repr(v) for v in values)
 
 
 def problems_from(error: ValidationError, model: type[BaseModel] | None = None) -> list[Problem]:

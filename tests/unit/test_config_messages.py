@@ -207,3 +207,12 @@ def test_an_embedded_relay_must_be_a_catalog_relay_chain():
     assert error.fields == ("NodeConfig.relay_chain_rpc_urls",) and "relay_chain_rpc_urls=('wss://" in str(error)
     following = NodeConfig(role="rpc", name="r", chain=mypara, relay_chain_rpc_urls=("wss://relay.example.com",))
     assert not following.embedded_relay
+
+
+def test_a_missing_field_says_what_to_give():
+    error = raised(lambda: NodeConfig(name="r"))
+    assert str(error) == (
+        "NodeConfig.role: is required: one of 'validator', 'rpc', 'archive', 'bootnode', 'telemetry'"
+    )
+    error = raised(lambda: BinaryRelease(version="v1", artifacts=()))
+    assert str(error) == "BinaryRelease.artifacts: give at least 1 (got 0)"
