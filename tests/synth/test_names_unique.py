@@ -55,6 +55,7 @@ LIMITS: dict[tuple[str, str], tuple[int, str, str]] = {
     ("aws_sns_topic", "name_prefix"): (230, r"[A-Za-z0-9_-]", PARENT),
     ("aws_ssm_association", "association_name"): (128, r"[A-Za-z0-9_.-]", REGION),
     ("aws_ssm_document", "name"): (128, r"[A-Za-z0-9_.-]", REGION),
+    ("aws_ssm_parameter", "name"): (1011, r"[A-Za-z0-9_./-]", REGION),
     ("aws_synthetics_canary", "name"): (CANARY_NAME_MAX, r"[0-9a-z_-]", REGION),
     ("aws_wafv2_web_acl", "name"): (128, r"[A-Za-z0-9_-]", REGION),
 }
