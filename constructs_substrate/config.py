@@ -23,7 +23,9 @@ from .instance_types import UnknownInstanceType, describe
 from .ports import NodePorts
 from .roles import ARCHIVE, DEFAULT_STATE_PRUNING, PROFILES, NodeRole, RoleProfile
 
-_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _-]{0,62}$")
+"""What sc-cli's ``is_node_name_valid`` accepts, narrowed: fewer than 64 characters
+(``NODE_NAME_MAX_LENGTH``), no ``.``, ``@`` or ``\\`` (the node refuses to start)."""
 _OWNED_FLAGS = (
     "--chain", "--name", "--base-path", "--validator", "--rpc-methods", "--rpc-external",
     "--unsafe-rpc-external", "--rpc-port", "--rpc-cors", "--port", "--node-key",
@@ -302,7 +304,8 @@ class NodeConfig(Model):
     role: NodeRole
     """validator, rpc, archive, bootnode or telemetry (see ``roles.py``)."""
     name: str
-    """``--name`` shown in telemetry, and the Name tag. Letters, digits, space, ``._-``."""
+    """``--name`` shown in telemetry, and the Name tag. 1-63 letters, digits, spaces, ``_-``
+    (the node refuses ``.`` and ``@``); a cluster appends ``-<instance id>``."""
     chain: Chain = Field(default_factory=lambda: CATALOG["polkadot"])
     """A catalog name (``polkadot``, ``kusama``, ``westend``, ``paseo``,
     ``asset-hub-polkadot``...) or your own :class:`Chain`. Default: ``polkadot``."""
@@ -392,8 +395,8 @@ class NodeConfig(Model):
     def _name(cls, value: str) -> str:
         if not _NODE_NAME.match(value):
             raise ValueError(
-                f"{value!r} is not a node name: give 1-64 letters, digits, spaces, '.', '_' or '-', "
-                "starting with a letter or digit, e.g. 'polkadot-rpc-1'"
+                f"{value!r} is not a node name: give 1-63 letters, digits, spaces, '_' or '-', "
+                "starting with a letter or digit, e.g. 'polkadot-rpc-1' (the node refuses '.' and '@')"
             )
         return value
 

@@ -138,7 +138,7 @@ class NodeGroup(Construct):
                     # The bootstrap finds the data disk by its EBS model, not by this name.
                     device_name=DATA_DEVICE_NAME,
                     ebs=lt.LaunchTemplateBlockDeviceMappingsEbs(
-                        volume_type="gp3", volume_size=node.volume_size_gib, iops=volume.iops,
+                        volume_type="gp3", volume_size=config.data_volume_gib, iops=volume.iops,
                         throughput=volume.throughput_mibps, encrypted="true", kms_key_id=volume.kms_key_arn,
                         snapshot_id=self._snapshot_id(config, provider), delete_on_termination="true",
                     ),

@@ -678,6 +678,18 @@ class ApiClusterConfig(Model):
         return MAX_HEARTBEAT_TIMEOUT // 2
 
     @property
+    def data_volume_gib(self) -> int:
+        """Each instance's data volume: ``node.volume_size_gib``, but restored chain data
+        may hold every block body (a public "prune" snapshot; an EBS snapshot of a volume
+        made before bodies were pruned), which pruning never drops: with a ``snapshot``
+        and no ``node.data_volume.size_gib``, at least a database that keeps them."""
+        node = self.node
+        restores = self.snapshot is not None or node.data_volume.snapshot_id is not None
+        if not restores or node.data_volume.size_gib is not None or node.profile.archive:
+            return node.volume_size_gib
+        return max(node.volume_size_gib, node.replace(blocks_pruning="archive-canonical").default_volume_gib)
+
+    @property
     def load_balancer_fields_set(self) -> tuple[str, ...]:
         """The ALB settings given explicitly (refused when the ALB is shared)."""
         return tuple(sorted(self.load_balancer.model_fields_set)) if "load_balancer" in self.model_fields_set else ()

@@ -9,6 +9,9 @@ import os
 import shutil
 import stat
 import subprocess
+import threading
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
 
@@ -107,6 +110,19 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
         check=True, capture_output=True,
     )
     return cert, key
+
+
+@contextmanager
+def loopback_server(handler: type):
+    """An HTTP server on 127.0.0.1 (a free port) answering with ``handler``; yields the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def path_with(directory: Path) -> dict[str, str]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from bootstrap_support import CONFIGS, path_with, script, write_env, write_executable
+from bootstrap_support import CONFIGS, loopback_server, path_with, script, write_env, write_executable
 
 from constructs_substrate import layout
 from constructs_substrate.bootstrap import BootstrapExtension, paths, render_bootstrap
@@ -82,14 +81,8 @@ def fake_rpc(answer: dict | None, status: int = 200):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(Handler) as port:
+        yield port, seen
 
 
 def rotate(tmp_path: Path, port: int) -> subprocess.CompletedProcess:

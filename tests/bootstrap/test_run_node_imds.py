@@ -5,13 +5,12 @@ id (item 11). The real script, the real curl, a real HTTP server."""
 from __future__ import annotations
 
 import subprocess
-import threading
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from bootstrap_support import write_env, write_executable, script
+from bootstrap_support import loopback_server, script, write_env, write_executable
 
 from constructs_substrate import layout
 from constructs_substrate.bootstrap import paths, render_bootstrap
@@ -64,14 +63,8 @@ def serving(imds: FakeImds):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(Handler) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def run(config: NodeConfig, tmp_path: Path, imds: FakeImds, *, extensions=(), unit_env: dict | None = None,

@@ -188,7 +188,7 @@ def test_launch_template_imdsv2_encrypted_volumes_no_ssh(stacks):
     assert data["device_name"] == "/dev/sdf"
     assert data["ebs"]["encrypted"] == "true" and data["ebs"]["volume_type"] == "gp3"
     assert data["ebs"]["delete_on_termination"] == "true"
-    assert data["ebs"]["volume_size"] == CONFIGS["default"].node.volume_size_gib
+    assert data["ebs"]["volume_size"] == CONFIGS["default"].data_volume_gib
     # The parameter's snapshot id, or none while it holds a placeholder ("none" before a
     # snapshot source's first snapshot): the instance's restore then uses the next source.
     snapshot = re.fullmatch(r'\$\{startswith\((data\.aws_ssm_parameter\.[\w-]*snapshot[\w-]*\.insecure_value), "snap-"\) '

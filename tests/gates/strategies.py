@@ -73,8 +73,8 @@ HTTPS_URL = mostly(
     st.sampled_from(["http://example.com/x", "https://exa mple.com/x", "ftp://x/y", "https://x.com/$(id)", ""]),
 )
 NODE_NAME = mostly(
-    st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 ._-]{0,20}\Z"),
-    st.sampled_from(["", "x" * 65, "bad\nname", "név", "-dash", "semi;colon", "$(id)"]),
+    st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 _-]{0,20}\Z"),
+    st.sampled_from(["", "x" * 64, "a.b", "a@b", "bad\nname", "név", "-dash", "semi;colon", "$(id)"]),
 )
 INSTANCE_TYPE = mostly(
     st.sampled_from(["c7i.4xlarge", "c7i.8xlarge", "m7i.2xlarge", "m7i.4xlarge", "c7i.large", "m7i.large",

@@ -200,3 +200,29 @@ def test_every_rendered_flag_is_in_the_real_cli_help(role):
     known = set(re.findall(r"--[a-z0-9-]+", help_text))
     args = node_args(NodeConfig(role=role, name="n"))
     assert {a for a in args if a.startswith("--") and a != "--"} <= known
+
+
+@pytest.mark.parametrize("name", ["polkadot.rpc", "ops@example", "x" * 64])
+def test_names_the_node_would_refuse_are_config_errors(name):
+    """sc-cli ``is_node_name_valid``: fewer than 64 characters, no '.', '@' or '\\'."""
+    with pytest.raises(ConfigError) as raised:
+        NodeConfig(role="rpc", name=name)
+    assert raised.value.fields[0] == "NodeConfig.name"
+
+
+def test_the_longest_name_the_node_accepts_is_accepted():
+    assert NodeConfig(role="rpc", name="x" * 63).name == "x" * 63
+
+
+def test_restored_cluster_volumes_fit_data_that_keeps_every_body():
+    """A public "prune" snapshot (or an EBS snapshot of a volume made before bodies were
+    pruned) holds every block body, and pruning never drops old ones."""
+    base = dict(node=NodeConfig(role="rpc", name="n"), domain_name="rpc.example.com", zone_name="example.com",
+                hosted_zone_id="Z0123456789ABCDEFGHIJ")
+    sizes = CATALOG["polkadot"].db_size_gib
+    assert ApiClusterConfig(**base).data_volume_gib == -(-sizes.blocks_pruned * 3 // 2)
+    restored = ApiClusterConfig(**base, snapshot={"ssm_parameter_name": "/substrate/polkadot/snapshot"})
+    assert restored.data_volume_gib == -(-sizes.pruned * 3 // 2)
+    pinned = ApiClusterConfig(**{**base, "node": NodeConfig(role="rpc", name="n", data_volume={"size_gib": 500})},
+                              snapshot={"ssm_parameter_name": "/substrate/polkadot/snapshot"})
+    assert pinned.data_volume_gib == 500
