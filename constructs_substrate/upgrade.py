@@ -95,7 +95,7 @@ def _document(description: str, step: str, parameters: dict[str, str], files: di
         # Agents before 3.3.2746.0 set no SSM_<name>: then the quoted {{ }} form, which
         # allowedPattern keeps free of quotes, '$' and backquotes.
         commands.append(f'if [ -z "${{SSM_{name}+x}}" ]; then export SSM_{name}="{{{{{name}}}}}"; fi')
-    commands += ["work=$(mktemp -d)", "trap 'rm -rf \"$work\"' EXIT"]
+    commands += ["work=$(mktemp -d)", "trap 'rm -rf \"$work\"' EXIT", f"export PREVIOUS_RELEASE={layout.PREVIOUS_RELEASE}"]
     for name, text in files.items():
         commands += _heredoc(f'"$work/{name}"', text)
     commands.append(command)

@@ -83,7 +83,6 @@ def _node(config: NodeConfig) -> dict[str, EnvValue]:
         "RELEASE_VERSION": release.version,
         "RELEASES_DIR": layout.RELEASES_DIR,
         "CURRENT_RELEASE": layout.CURRENT_RELEASE,
-        "PREVIOUS_RELEASE": layout.PREVIOUS_RELEASE,
         # Written by an in-place upgrade (upgrade-node.sh); the install at boot keeps it.
         "SELECTED_RELEASE_FILE": layout.SELECTED_RELEASE_FILE,
         "BIN_DIR": paths.BIN_DIR,

@@ -14,7 +14,7 @@
 set -euo pipefail
 
 stage=0
-if [[ ${1:-} == --stage ]]; then stage=1; shift; fi
+[[ ${1:-} != --stage ]] || { stage=1; shift; }
 env_file=${1:-@{env_file}}
 # shellcheck source=/dev/null  # the env file is rendered per node (constructs_substrate.bootstrap.env)
 source "$env_file"
@@ -23,16 +23,13 @@ log() { printf '%s install-binaries: %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 release_file=${2:-}
-if [[ -z $release_file && -f ${SELECTED_RELEASE_FILE:-} ]]; then
-  release_file=$SELECTED_RELEASE_FILE
-  log "keeping the release selected by an in-place upgrade ($release_file)"
-fi
-# shellcheck source=/dev/null  # a release's record (write_record below)
+[[ -n $release_file || ! -f $SELECTED_RELEASE_FILE ]] || release_file=$SELECTED_RELEASE_FILE
+[[ -z $release_file ]] || log "release from $release_file"
+# shellcheck source=/dev/null  # a release's definition (upgrade-node.sh): replaces the env file's pin
 [[ -z $release_file ]] || source "$release_file"
 
 release_dir=$RELEASES_DIR/$RELEASE_VERSION
 readonly SUMS=SHA256SUMS  # recorded in the release directory after verification
-readonly RECORD=release.env  # the release's definition, beside its binaries
 
 fetch() {  # fetch URL FILE: HTTPS only, also after redirects (GitHub redirects to a CDN)
   # Retries every failure (HTTP 5xx/4xx, reset, timeout) with curl's exponential
@@ -102,25 +99,7 @@ install_release() {
     install -m 0755 "$work/files/$name" "$staging/$name"
   done
   (cd "$staging" && sha256sum "${ARTIFACT_NAMES[@]}" > "$SUMS")
-  write_record "$staging/$RECORD"
   mv -T "$staging" "$release_dir"
-}
-
-write_record() {  # write_record FILE: this release's definition, as RELEASE_FILE reads it
-  # An upgrade or rollback copies it to SELECTED_RELEASE_FILE; with it, a reboot can
-  # verify (or fetch again) exactly this release.
-  local var
-  {
-    printf 'RELEASE_VERSION=%q\nGPG_FINGERPRINT=%q\nKEYSERVER=%q\n' "$RELEASE_VERSION" "$GPG_FINGERPRINT" "$KEYSERVER"
-    for var in ARTIFACT_NAMES ARTIFACT_URLS ARTIFACT_SHA256S ARTIFACT_SHA256_URLS ARTIFACT_SIGNATURE_URLS; do
-      local -n values=$var
-      printf '%s=(' "$var"
-      printf ' %q' "${values[@]}"
-      printf ' )\n'
-      unset -n values
-    done
-  } > "$1.new"
-  mv -f "$1.new" "$1"
 }
 
 switch_links() {
@@ -179,8 +158,6 @@ trap cleanup EXIT
 install_chain_spec
 if release_verified; then
   log "release $RELEASE_VERSION is installed and verified; nothing to download"
-  # Installed before releases carried their record.
-  [[ -f $release_dir/$RECORD ]] || write_record "$release_dir/$RECORD"
 else
   mkdir -p "$work/files"
   if [[ -n $GPG_FINGERPRINT ]]; then
@@ -191,8 +168,5 @@ else
   install_release
   log "release $RELEASE_VERSION installed"
 fi
-if ((stage)); then
-  log "release $RELEASE_VERSION staged in $release_dir; current is unchanged"
-else
-  switch_links
-fi
+# Staged: upgrade-node.sh switches once the node is stopped.
+((stage)) || switch_links

@@ -17,6 +17,8 @@
 # The release each switch selects is written to SELECTED_RELEASE_FILE, so a reboot
 # keeps it. Re-running an upgrade to the release already running changes nothing.
 #
+# Environment: PREVIOUS_RELEASE, the link to the release the last upgrade left (the
+# env file may set it too).
 # Usage: upgrade-node.sh upgrade ENV_FILE RELEASE_TEMPLATE VERSION SHA256S TIMEOUT_S
 #        upgrade-node.sh rollback ENV_FILE TIMEOUT_S
 #   RELEASE_TEMPLATE: the release's definition (RELEASE_FILE of install-binaries.sh)
@@ -34,9 +36,10 @@ env_file=${2:?the env file}
 source "$env_file"
 [[ -n ${SELECTED_RELEASE_FILE:-} ]] \
   || die "this instance was set up before in-place upgrades existed: replace it once (SubstrateNode replace_on_bootstrap_change=True)"
+: "${PREVIOUS_RELEASE:?the SSM document sets it (constructs_substrate.layout.PREVIOUS_RELEASE)}"
 
 readonly VERSION_PATTERN='^[A-Za-z0-9][A-Za-z0-9._+-]{0,79}$'
-readonly RECORD=release.env  # each release's definition (written by install-binaries.sh)
+readonly RECORD=release.env  # a release's definition, beside its binaries (RELEASE_FILE)
 readonly ROLLED_BACK=$PREVIOUS_RELEASE.rolled-back  # "FROM TO" of the last rollback
 poll_seconds=${HEALTH_POLL_SECONDS:-5}
 settle_checks=${HEALTH_SETTLE_CHECKS:-6}
@@ -105,6 +108,31 @@ healthy() {  # healthy TIMEOUT_S: the gate; prints why it failed on stdout
   return 1
 }
 
+write_release() {  # write_release FILE: the release variables as they are now, sourceable
+  local var
+  {
+    printf 'RELEASE_VERSION=%q\nGPG_FINGERPRINT=%q\nKEYSERVER=%q\n' "$RELEASE_VERSION" "$GPG_FINGERPRINT" "$KEYSERVER"
+    for var in ARTIFACT_NAMES ARTIFACT_URLS ARTIFACT_SHA256S ARTIFACT_SHA256_URLS ARTIFACT_SIGNATURE_URLS; do
+      local -n values=$var
+      printf '%s=(%s)\n' "$var" "$(printf ' %q' "${values[@]}")"
+      unset -n values
+    done
+  } > "$1.new"
+  mv -f "$1.new" "$1"
+}
+
+ensure_record() {  # ensure_record VERSION: its definition beside it, to switch back to it later
+  local record=$RELEASES_DIR/$1/$RECORD
+  [[ ! -f $record ]] || return 0
+  if [[ -f $SELECTED_RELEASE_FILE ]] && grep -qxF "RELEASE_VERSION=$(printf %q "$1")" "$SELECTED_RELEASE_FILE"; then
+    cp "$SELECTED_RELEASE_FILE" "$record"  # installed again at boot: the record went with the old directory
+  elif [[ $1 == "$RELEASE_VERSION" ]]; then
+    write_release "$record"  # the user data's pin, as bootstrap.env has it
+  else
+    die "release $1 is running but its definition is unknown: upgrade to it by name first"
+  fi
+}
+
 link() {  # link TARGET LINK: atomic (rename over the old link)
   ln -sfn "$1" "$2.new"
   mv -T "$2.new" "$2"
@@ -153,6 +181,9 @@ upgrade() {
   local -a pins
   [[ $version =~ $VERSION_PATTERN ]] || die "release version '$version' is not a release name (letters, digits, . _ + -)"
   [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "health timeout '$timeout' is not a number of seconds"
+  from=$(running_version)
+  [[ -n $from ]] || die "no release is installed ($CURRENT_RELEASE is missing): the bootstrap installs the first one"
+  ensure_record "$from"  # before the template replaces the env file's release variables
   # shellcheck source=/dev/null  # rendered into the SSM document (constructs_substrate/upgrade.py)
   source "$template"
   read -r -a pins <<<"${sha256s,,}"
@@ -165,6 +196,7 @@ upgrade() {
     ARTIFACT_SHA256S=("${pins[@]}")
   else
     [[ -n $GPG_FINGERPRINT ]] || die "no SHA-256 digests given and the release has no GPG key: give sha256s"
+    # shellcheck disable=SC2034  # read by write_release (through a nameref)
     for i in "${!ARTIFACT_NAMES[@]}"; do ARTIFACT_SHA256S[i]=; done
   fi
   RELEASE_VERSION=$version
@@ -173,17 +205,8 @@ upgrade() {
     ARTIFACT_SHA256_URLS[i]=${ARTIFACT_SHA256_URLS[i]//\{version\}/$version}
     ARTIFACT_SIGNATURE_URLS[i]=${ARTIFACT_SIGNATURE_URLS[i]//\{version\}/$version}
   done
-  {
-    printf 'RELEASE_VERSION=%q\nGPG_FINGERPRINT=%q\nKEYSERVER=%q\n' "$RELEASE_VERSION" "$GPG_FINGERPRINT" "$KEYSERVER"
-    printf 'ARTIFACT_NAMES=(%s)\n' "$(printf ' %q' "${ARTIFACT_NAMES[@]}")"
-    printf 'ARTIFACT_URLS=(%s)\n' "$(printf ' %q' "${ARTIFACT_URLS[@]}")"
-    printf 'ARTIFACT_SHA256S=(%s)\n' "$(printf ' %q' "${ARTIFACT_SHA256S[@]}")"
-    printf 'ARTIFACT_SHA256_URLS=(%s)\n' "$(printf ' %q' "${ARTIFACT_SHA256_URLS[@]}")"
-    printf 'ARTIFACT_SIGNATURE_URLS=(%s)\n' "$(printf ' %q' "${ARTIFACT_SIGNATURE_URLS[@]}")"
-  } > "$work/release.env"
+  write_release "$work/release.env"
 
-  from=$(running_version)
-  [[ -n $from ]] || die "no release is installed ($CURRENT_RELEASE is missing): the bootstrap installs the first one"
   if [[ $from == "$version" ]]; then
     # Never re-staged: that could replace the directory the node runs from.
     log "release $version is already running; nothing to install or switch"
@@ -194,6 +217,7 @@ upgrade() {
   # Downloads and verifies next to the running release; the node keeps running.
   "$installer" --stage "$env_file" "$work/release.env" \
     || die "release $version was not installed (see the lines above); $from is still running, untouched"
+  cp "$work/release.env" "$RELEASES_DIR/$version/$RECORD"
   switch_gated "$from" "$version" "$timeout"
   link "$RELEASES_DIR/$from" "$PREVIOUS_RELEASE"
   rm -f "$ROLLED_BACK"
@@ -215,6 +239,7 @@ rollback() {
   to=$(readlink "$PREVIOUS_RELEASE")
   to=${to##*/}
   [[ -f $RELEASES_DIR/$to/$RECORD ]] || die "the previous release $to is not installed in $RELEASES_DIR"
+  ensure_record "$from"
   switch_gated "$from" "$to" "$timeout"
   # The release left stays installed: upgrading to it again needs no download.
   printf '%s %s\n' "$from" "$to" > "$ROLLED_BACK"
