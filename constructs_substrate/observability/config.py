@@ -298,6 +298,8 @@ class MonitoringConfig(Model):
     def _tag(cls, value: str) -> str:
         if not _TAG_KEY.match(value):
             raise ValueError(f"{value!r} is not a tag key")
+        if len(value) > 124:
+            raise ValueError("must be at most 124 characters: the association targets 'tag:<key>', 128 at most")
         return value
 
     @model_validator(mode="after")

@@ -150,3 +150,12 @@ def test_each_association_reaches_exactly_its_own_nodes(two_apps):
             if other != chain:
                 assert not any(_targeted(_targets(document), tags) for tags in _instance_tags(other_document)), \
                     f"{chain}'s monitoring reconfigures {other}'s nodes"
+
+
+def test_the_tag_key_fits_the_association_target():
+    from constructs_substrate.errors import ConfigError
+    from constructs_substrate.observability import MonitoringConfig
+
+    assert MonitoringConfig(name="polkadot-eu", node_tag_key="k" * 124).node_tag_key == "k" * 124
+    with pytest.raises(ConfigError, match="node_tag_key"):
+        MonitoringConfig(name="polkadot-eu", node_tag_key="k" * 125)  # 'tag:' + 125 > 128 (SSM Target Key)
