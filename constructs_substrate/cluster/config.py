@@ -210,8 +210,9 @@ class SpotConfig(Model):
     """A mixed instances policy: an on-demand base, Spot above it, several types."""
 
     instance_types: tuple[str, ...] = ()
-    """Instance types to launch (x86_64, each with the node type's vCPU count, since
-    ``--rpc-max-connections`` is sized once). Default: only ``node.instance_type``."""
+    """Instance types to launch (x86_64, each with the node type's vCPU count and at
+    least its memory, since the connection and subscription limits are sized once).
+    Default: only ``node.instance_type``."""
     on_demand_base_capacity: int = Field(default=2, ge=0, le=100)
     """Instances that are always on-demand. Default: 2 (the default ``min_size``: the
     minimum capacity never depends on Spot)."""
