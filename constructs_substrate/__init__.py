@@ -73,6 +73,8 @@ _LAZY = {
     "AlertTopic": ".observability.notifications",
     "AwsAlarms": ".observability.alarms",
     "SyntheticCheck": ".observability.synthetics",
+    "SnapshotSource": ".snapshots",
+    "SnapshotSourceConfig": ".snapshots",
     "deploy_chain": ".deployment",
     "ChainDeployment": ".deployment",
 }

@@ -20,7 +20,7 @@ from typing import Any
 
 from ._framework import App, aws
 from .chains import Chain, get_chain
-from .cluster import ApiClusterConfig
+from .cluster import ApiClusterConfig, ChainSnapshot
 from .cluster.api_cluster import AutoscalingApiCluster
 from .cluster.certificate import DnsValidatedCertificate
 from .cluster.config import AlarmConfig
@@ -35,6 +35,7 @@ from .observability.alarms import AwsAlarms
 from .observability.notifications import AlertTopic
 from .roles import NodeRole
 from .settings import DeploymentSettings
+from .snapshots import SnapshotSource, SnapshotSourceConfig
 from .stacks import region_stack
 
 CHAIN_TAG = "chain"
@@ -59,6 +60,8 @@ class ChainDeployment:
     validators: list[Any] = field(default_factory=list)
     telemetry: Any = None
     monitoring: dict[str, Any] = field(default_factory=dict)
+    snapshot_sources: dict[str, Any] = field(default_factory=dict)
+    """Per region, the :class:`SnapshotSource` whose parameter the region's cluster reads."""
     budget_usd: float | None = None
     """The monthly budget limit (``None`` without monitoring)."""
     cost_estimate: Any = None
@@ -145,10 +148,17 @@ def deploy_chain(
                        "telemetry_url": telemetry_url, **(rpc_node or {})}
         if relay is not None:
             node_fields["relay_chain_rpc_urls"] = relay.relay_rpc_urls(region)
+        # Fast start: the region's own EBS snapshots of a node like the cluster's (docs/snapshot-source.md).
+        deployment.snapshot_sources[region] = SnapshotSource(
+            stack, "snapshots", config=SnapshotSourceConfig(node=NodeConfig(**{**node_fields, "name": f"{chain}-snapshot-{region}"})),
+            subnet_id=network.subnet_ids[-1], provider=provider, **observed,
+        )
         deployment.clusters[region] = AutoscalingApiCluster(
             stack, "rpc",
             config=ApiClusterConfig(
                 node=NodeConfig(**node_fields),
+                # New instances start from the region's newest snapshot once there is one.
+                snapshot=ChainSnapshot(ssm_parameter_name=deployment.snapshot_sources[region].parameter_name),
                 domain_name=endpoint.regional_name(region),
                 zone_name=settings.effective_zone_name,
                 hosted_zone_id=zone_id,
@@ -161,6 +171,7 @@ def deploy_chain(
             ),
             vpc_id=network.vpc.id, subnet_ids=network.subnet_ids, provider=provider, **observed,
         )
+        deployment.snapshot_sources[region].feed(deployment.clusters[region])
         if monitoring:
             # The group's name exists only once the cluster does: its capacity alarm comes after.
             watch = deployment.monitoring[region]

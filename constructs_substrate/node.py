@@ -14,7 +14,7 @@ from typing import Sequence
 
 from . import arguments, flags, ports, upgrade
 from ._framework import Construct, TerraformOutput, TerraformResourceLifecycle, aws
-from .bootstrap import paths, render_bootstrap
+from .bootstrap import BootstrapExtension, paths, render_bootstrap
 from .bootstrap.bundle_bucket import attach_bundle, bundle_source
 from .observability import AgentConfig, agent_extension
 from .config import NodeConfig
@@ -87,6 +87,8 @@ class SubstrateNode(Construct):
         metrics stay local).
     :param statements: extra IAM statements for the instance role, usually
         ``Monitoring.node_statements()``. Default: none.
+    :param extensions: more bootstrap steps (files, packages, commands), e.g. a
+        :class:`~constructs_substrate.snapshots.SnapshotSource`'s producer. Default: none.
     :param replace_on_bootstrap_change: replace the instance (stop, terminate, launch a
         new one with the new user data) whenever the rendered bootstrap changes, e.g. a
         release pin or a template. Default ``False``: user data changes are ignored by
@@ -112,6 +114,7 @@ class SubstrateNode(Construct):
         subnet_id: str,
         agents: AgentConfig | None = None,
         statements: Sequence[dict] = (),
+        extensions: Sequence[BootstrapExtension] = (),
         replace_on_bootstrap_change: bool = False,
         provider=None,
     ) -> None:
@@ -126,7 +129,9 @@ class SubstrateNode(Construct):
             raise ConfigError(problems, "SubstrateNode")
         # Render first: a bootstrap that cannot be built must fail before any resource exists.
         source = bundle_source(scope, id, provider)
-        self.bootstrap = render_bootstrap(config, [agent_extension(agents, config)] if agents else [], source=source)
+        self.bootstrap = render_bootstrap(
+            config, [*extensions, *([agent_extension(agents, config)] if agents else [])], source=source
+        )
         super().__init__(scope, id)
         self.config = config
         prefix = name_prefix(self)

@@ -35,7 +35,7 @@ class FakeAws:
     """Serve with ``with FakeAws() as aws:`` (or start ``aws.server`` yourself);
     ``aws.url`` is both the IMDS base and the API endpoint."""
 
-    def __init__(self, answers: list[tuple[int, str]] | None = None) -> None:
+    def __init__(self, answers: list[tuple[int, str]] | None = None, instance: str = INSTANCE) -> None:
         self.calls: list[dict] = []
         self.answers = list(answers or [])
         self.answer = (200, "<CompleteLifecycleActionResponse/>")
@@ -53,7 +53,7 @@ class FakeAws:
                 if self.headers.get("X-aws-ec2-metadata-token") != "imds-token":
                     return self._send(401, "")
                 answers = {
-                    "/latest/meta-data/instance-id": INSTANCE,
+                    "/latest/meta-data/instance-id": instance,
                     "/latest/meta-data/placement/region": "eu-central-1",
                     "/latest/meta-data/iam/security-credentials/": "node-role",
                     "/latest/meta-data/iam/security-credentials/node-role": json.dumps(CREDENTIALS),

@@ -22,8 +22,10 @@ from tf_report import REPORT
 from tf_stacks import ZONE_ID, ZONE_NAME, synthesize_app
 
 REGIONS = ("us-east-1", "eu-central-1", "ap-southeast-1")
-USER_APPLY = ("node-validator", "node-rpc", "node-archive", "node-bootnode", "node-telemetry", "cluster-default", "cluster-shared")
-"""One SubstrateNode per role; the richest AutoscalingApiCluster (WAF, extra name, snapshot) and
+USER_APPLY = ("node-validator", "node-rpc", "node-archive", "node-bootnode", "node-telemetry", "node-snapshot-source",
+              "cluster-default", "cluster-shared")
+"""One SubstrateNode per role and a SnapshotSource (its node, parameter and producer policy); the
+richest AutoscalingApiCluster (WAF, extra name, snapshot) and
 two clusters (one with Spot) sharing one ALB."""
 SNAPSHOT_PARAMETER = "/substrate/polkadot/data-snapshot"
 

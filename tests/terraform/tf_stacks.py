@@ -58,6 +58,14 @@ def _node_stack(config: NodeConfig):
     return build
 
 
+def _snapshot_source_stack(stack):
+    from constructs_substrate.snapshots import SnapshotSource, SnapshotSourceConfig
+
+    network = NodeNetwork(stack, "network")
+    SnapshotSource(stack, "snapshots", config=SnapshotSourceConfig(node=NodeConfig(role="rpc", name="snap-1")),
+                   subnet_id=network.subnet_ids[0])
+
+
 def _global_stack(policy: str, zone_id: str):
     from constructs_substrate.global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
 
@@ -90,12 +98,13 @@ def user_stacks(zone_id: str = ZONE_ID) -> dict[str, dict]:
     documents["global-geolocation"] = synth(_global_stack("geolocation", zone_id))
     documents["global-latency"] = synth(_global_stack("latency", zone_id))
     documents["monitoring"] = synth(_monitoring_stack)
+    documents["node-snapshot-source"] = synth(_snapshot_source_stack)
     return documents
 
 
 USER_STACKS = (
     *node_configs(ZONE_ID), "cluster-default", "cluster-shared", "cluster-archive",
-    "global-geolocation", "global-latency", "monitoring",
+    "global-geolocation", "global-latency", "monitoring", "node-snapshot-source",
 )
 
 
