@@ -1,6 +1,6 @@
 """``SnapshotSource``: one node outside every serving group that keeps a fresh,
 consistent EBS snapshot of its chain database and publishes it in an SSM parameter
-that clusters read at boot (docs/snapshot-source.md)."""
+that clusters read (docs/snapshot-source.md)."""
 
 from __future__ import annotations
 
