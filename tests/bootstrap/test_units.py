@@ -22,7 +22,7 @@ from constructs_substrate import layout
 
 SYSTEMD_UNITS = Path("/usr/lib/systemd/system")
 # Executables and units the Ubuntu packages install (docker.io), stubbed in the root.
-STUB_EXECUTABLES = ("/usr/bin/python3", "/usr/bin/docker", "/bin/sh")
+STUB_EXECUTABLES = ("/usr/bin/python3", "/usr/bin/docker", "/bin/sh", "/usr/bin/test")  # what Ubuntu ships
 STUB_UNITS = {"docker.service": "[Unit]\nDescription=stub\n[Service]\nExecStart=/usr/bin/docker\n"}
 
 
