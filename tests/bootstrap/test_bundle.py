@@ -272,6 +272,14 @@ def test_the_bundle_has_its_own_bound(monkeypatch):
         render_bootstrap(CONFIGS["rpc"](), source=SOURCE)
 
 
+def test_the_user_data_limit_now_bounds_the_boot_stage(monkeypatch):
+    from constructs_substrate.bootstrap import render
+
+    monkeypatch.setattr(render, "USER_DATA_LIMIT", 4000)
+    with pytest.raises(ConfigError, match=r"gzipped user data \(the boot stage\) is \d+ bytes; EC2 accepts at most 4000"):
+        render_bootstrap(CONFIGS["rpc"](), source=SOURCE)
+
+
 def test_sizes_user_data_and_bundle_per_role():
     """Prints the gzipped user data (boot stage) and bundle per role and for the
     fullest cluster instance (docs/bootstrap.md quotes these)."""
