@@ -77,6 +77,8 @@ _LAZY = {
     "SnapshotSourceConfig": ".snapshots",
     "deploy_chain": ".deployment",
     "ChainDeployment": ".deployment",
+    "SnapshotSource": ".snapshots",
+    "SnapshotSourceConfig": ".snapshots",
 }
 
 __version__ = "0.1.0"

@@ -89,7 +89,7 @@ def test_python_example_runs_as_copied(code, why, tmp_path):
 _NOT_API = {"App", "TerraformStack", "S3Backend"}
 """Framework classes the docs mention; they come from cdktf / cdktn, not from us."""
 _MODULES = ("cluster", "observability", "deployment", "global_endpoint", "bootstrap", "settings", "chains",
-            "release", "node", "network", "iam", "roles", "ports")
+            "release", "node", "network", "iam", "roles", "ports", "snapshots")
 
 
 def documented_names() -> set[str]:
