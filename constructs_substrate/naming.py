@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
-from ._framework import Construct
+if TYPE_CHECKING:  # config models import this module: they must not load the framework
+    from ._framework import Construct
 
 HASH_LENGTH = 6
 """Hex digits of SHA-256 in a shortened name (16.7 million values per name start)."""
