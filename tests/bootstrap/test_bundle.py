@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import subprocess
 import sys
 import tarfile

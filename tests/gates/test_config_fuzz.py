@@ -15,7 +15,6 @@ Derandomized so CI runs the same examples every time; no example database is kep
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 
 import strategies as s
 from invariants import check_all
-from synthesis import rendered_user_data
+from synthesis import booted_files, rendered_user_data
 from constructs_substrate import (
     Artifact, BinaryRelease, Chain, ConfigError, DataVolumeConfig, DnsConfig, MonitoringAccess,
     NodeConfig, NodePorts, RpcConfig, TelemetryServerConfig, TlsConfig,
@@ -184,8 +183,9 @@ def check_stack(document: dict, config: NodeConfig) -> None:
     assert ("aws_eip" in resources) == config.use_elastic_ip
     assert ("aws_route53_record" in resources) == (config.dns is not None)
     ((_, user_data),) = list(rendered_user_data(document))
-    if config.profile.runs_chain_node:
-        assert json.dumps(config.name)[1:-1] in user_data
+    if config.profile.runs_chain_node:  # in node.args, in the bootstrap bundle the user data pins
+        booted = "\n".join(content for _, content in booted_files(document, user_data))
+        assert f"\n--name\n{config.name}\n" in booted
 
 
 @pytest.fixture(scope="module")
