@@ -170,13 +170,19 @@ def unpack(data, root):
 
 
 def run_on_failure(config):
+    """Each ``on_failure`` command until it succeeds, at most :data:`ABANDON_ATTEMPTS`
+    times, 5, 10, 15 ... s apart."""
     for command in config.get("on_failure", []):
         for attempt in range(1, ABANDON_ATTEMPTS + 1):
             log("running " + " ".join(command))
-            if subprocess.run(command, check=False).returncode == 0:
-                break
-            log(f"attempt {attempt} of {command[0]} failed")
-            time.sleep(attempt * 5)
+            try:
+                if subprocess.run(command, check=False).returncode == 0:
+                    break
+            except OSError as error:
+                log(f"cannot run {command[0]}: {error}")
+            if attempt < ABANDON_ATTEMPTS:
+                log(f"attempt {attempt} of {command[0]} failed; next in {attempt * 5} s")
+                time.sleep(attempt * 5)
 
 
 def main(argv=None):
