@@ -21,6 +21,7 @@ from .config import NodeConfig
 from .errors import ConfigError
 from .iam import NodeInstanceRole, route53_dns01_statements
 from .naming import name_prefix, node_tags
+from .terraform_text import literal
 from .roles import NodeRole
 from .security_groups import INTERNET, Ingress, add_egress_anywhere, add_ingress_rules
 
@@ -278,7 +279,7 @@ class SubstrateNode(Construct):
             self.upgrade_document, self.rollback_document = (
                 aws("ssm_document").SsmDocument(
                     self, key, name=_unreserved(f"{prefix}{key}", SSM_RESERVED_PREFIXES), document_type="Command",
-                    document_format="JSON", content=content, tags=tags, provider=provider,
+                    document_format="JSON", content=literal(content), tags=tags, provider=provider,
                 )
                 for key, content in (
                     ("upgrade-release", upgrade.upgrade_document(config)),
@@ -290,7 +291,8 @@ class SubstrateNode(Construct):
         if config.role is NodeRole.VALIDATOR:
             self.rotate_keys_document = aws("ssm_document").SsmDocument(
                 self, "rotate-keys", name=_unreserved(f"{prefix}rotate-session-keys", SSM_RESERVED_PREFIXES), document_type="Command",
-                document_format="JSON", content=_rotate_keys_document(), tags=tags, provider=provider,
+                document_format="JSON", content=literal(_rotate_keys_document()), tags=tags,
+                provider=provider,
             )
 
         self._outputs()
