@@ -23,7 +23,7 @@ from .chains import Chain, get_chain
 from .cluster import ApiClusterConfig, ChainSnapshot
 from .cluster.api_cluster import AutoscalingApiCluster
 from .cluster.certificate import DnsValidatedCertificate
-from .cluster.config import AlarmConfig
+from .cluster.config import AlarmConfig, public_snapshot_url
 from .config import DnsConfig, NodeConfig, TelemetryServerConfig, TlsConfig
 from .errors import ConfigError
 from .global_endpoint import GlobalEndpoint, GlobalEndpointConfig, RegionalTarget
@@ -157,8 +157,9 @@ def deploy_chain(
             stack, "rpc",
             config=ApiClusterConfig(
                 node=NodeConfig(**node_fields),
-                # New instances start from the region's newest snapshot once there is one.
-                snapshot=ChainSnapshot(ssm_parameter_name=deployment.snapshot_sources[region].parameter_name),
+                # New instances start from the region's newest snapshot once there is one,
+                # before that from Parity's public snapshot where the chain has one.
+                snapshot=_fast_start(deployment.snapshot_sources[region], node_fields),
                 domain_name=endpoint.regional_name(region),
                 zone_name=settings.effective_zone_name,
                 hosted_zone_id=zone_id,
@@ -220,6 +221,15 @@ def deploy_chain(
             global_stack, "cost-allocation-tag", tag_key=CHAIN_TAG, status="Active", provider=provider,
         )
     return deployment
+
+
+def _fast_start(source: SnapshotSource, node_fields: dict) -> ChainSnapshot:
+    """The cluster's data sources, fastest first: the region's own EBS snapshot, then
+    Parity's public snapshot of the same database kind and pruning (if the chain has
+    one), then sync (docs/autoscaling-api-cluster.md, "Fast start")."""
+    node = NodeConfig(**node_fields)
+    public = public_snapshot_url(node.chain.name, node.database, node.profile.archive)
+    return ChainSnapshot(ssm_parameter_name=source.parameter_name, public_url=public)
 
 
 def _notifications(settings: DeploymentSettings) -> Notifications:

@@ -52,9 +52,27 @@ _CHAIN_DIR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 PUBLIC_SNAPSHOTS = "https://snapshots.polkadot.io"
 """Parity's public snapshot service: ``<service>/<chain>-<rocksdb|paritydb>-<prune|archive>``
 (the list in the README of paritytech/helm-charts ``charts/node``)."""
+PUBLIC_SNAPSHOT_CHAINS = {
+    "polkadot": (("rocksdb", False), ("rocksdb", True), ("paritydb", True)),
+    "kusama": (("rocksdb", False), ("rocksdb", True), ("paritydb", True)),
+    "westend": (("rocksdb", False), ("rocksdb", True), ("paritydb", True)),
+}
+"""Catalog chains with a public snapshot, and its (database, archive) variants: the
+list in the README of paritytech/helm-charts ``charts/node`` (2026-04). Pruned
+snapshots keep 256 blocks (1000 for westend); a node with another constrained
+pruning opens them (sc-state-db compares the pruning mode's kind, not its depth)."""
 SPEC_DIRS = {"kusama": "ksmcc3", "westend": "westend2"}
 """Chain spec ids (the directory below ``chains/``) that differ from the catalog's chain id."""
 
+
+
+def public_snapshot_url(chain: str, database: str, archive: bool) -> str | None:
+    """Parity's public snapshot of ``chain`` for a node with ``database`` and pruning
+    (``archive``), or ``None`` when the service has none (see
+    :data:`PUBLIC_SNAPSHOT_CHAINS`)."""
+    if (database, archive) not in PUBLIC_SNAPSHOT_CHAINS.get(chain, ()):
+        return None
+    return f"{PUBLIC_SNAPSHOTS}/{chain}-{database}-{'archive' if archive else 'prune'}"
 
 
 class HealthCheckConfig(Model):

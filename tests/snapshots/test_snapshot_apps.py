@@ -59,3 +59,27 @@ def test_the_regions_cluster_reads_its_sources_parameter(polkadot):
         assert documents[region]["data"]["aws_ssm_parameter"][read[0]]["depends_on"] == [f"aws_ssm_parameter.{parameter}"]
         (template,) = resources(documents[region], "aws_launch_template").values()
         assert f"data.aws_ssm_parameter.{read[0]}" in json.dumps(template["block_device_mappings"])
+
+
+def test_before_the_first_own_snapshot_clusters_start_from_parity_s_public_snapshot(polkadot):
+    """Sources fastest first: own EBS snapshot, then the public snapshot of the same
+    database kind and pruning, then sync; the restore script gets both."""
+    from constructs_substrate.bootstrap.cluster_extension import restore_env
+
+    deployment, _ = polkadot
+    for region in REGIONS:
+        config = deployment.clusters[region].config
+        assert config.snapshot.public_url == "https://snapshots.polkadot.io/polkadot-rocksdb-prune"
+        env = restore_env(config)
+        assert env["EBS_PARAMETER"] == deployment.snapshot_sources[region].parameter_name
+        assert env["PUBLIC_URL"] == config.snapshot.public_url and env["PUBLIC_DIR"]
+
+
+def test_public_snapshot_urls_only_for_what_the_service_publishes():
+    from constructs_substrate.cluster.config import public_snapshot_url
+
+    assert public_snapshot_url("kusama", "rocksdb", False) == "https://snapshots.polkadot.io/kusama-rocksdb-prune"
+    assert public_snapshot_url("polkadot", "paritydb", True) == "https://snapshots.polkadot.io/polkadot-paritydb-archive"
+    assert public_snapshot_url("polkadot", "paritydb", False) is None  # no pruned ParityDB snapshot
+    assert public_snapshot_url("asset-hub-polkadot", "rocksdb", False) is None
+    assert public_snapshot_url("paseo", "rocksdb", False) is None
