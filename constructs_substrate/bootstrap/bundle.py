@@ -32,7 +32,7 @@ from typing import Sequence
 
 from .. import layout
 from . import paths
-from .compact import compact_module
+from .shipped import module_source
 from .model import RenderedFile
 
 BUNDLE_LIMIT = 256 * 1024
@@ -129,13 +129,13 @@ def unpacked(data: bytes) -> list[tuple[str, str]]:
 
 
 def fetch_source() -> str:
-    """``bundle_fetch.py`` as shipped (compacted, see :mod:`.compact`)."""
-    return compact_module("constructs_substrate.bootstrap", "bundle_fetch.py")
+    """``bundle_fetch.py`` as shipped."""
+    return module_source("constructs_substrate.bootstrap", "bundle_fetch.py")
 
 
 def aws_client_source() -> str:
-    """``constructs_substrate/cluster/lifecycle_action.py`` as shipped (compacted)."""
-    return compact_module("constructs_substrate.cluster", "lifecycle_action.py")
+    """``constructs_substrate/cluster/lifecycle_action.py`` as shipped."""
+    return module_source("constructs_substrate.cluster", "lifecycle_action.py")
 
 
 def boot_config(source: BundleSource, bundle: Bundle, on_failure: Sequence[Sequence[str]] = ()) -> dict:

@@ -1,7 +1,7 @@
 """The boot stage of a node's bootstrap: fetches the bootstrap bundle from S3, checks
 it against the SHA-256 the user data pins, unpacks it, then runs the bootstrap.
 
-Shipped in the user data (compacted, like ``lifecycle_action.py``) and run by
+Shipped in the user data (beside ``lifecycle_action.py``) and run by
 cloud-init's ``runcmd``::
 
     python3 bundle_fetch.py CONFIG_JSON [COMMAND ...]

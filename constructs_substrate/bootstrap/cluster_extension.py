@@ -31,7 +31,7 @@ from .. import layout
 from ..cluster.config import ApiClusterConfig, ChainSnapshot
 from . import paths
 from .bundle import AWS_CLIENT
-from .compact import compact_module
+from .shipped import module_source
 from .liveness import liveness_files
 from .model import BootstrapExtension, RenderedFile
 from .sandbox import UNIT_SANDBOX
@@ -337,9 +337,8 @@ ExecStartPre=/usr/bin/test -f {RESTORE_MARKER}
 
 
 def public_snapshot_source() -> str:
-    """``constructs_substrate/bootstrap/public_snapshot.py`` (the downloader) as shipped
-    (compacted, see :mod:`.compact`)."""
-    return compact_module("constructs_substrate.bootstrap", "public_snapshot.py")
+    """``constructs_substrate/bootstrap/public_snapshot.py`` (the downloader) as shipped."""
+    return module_source("constructs_substrate.bootstrap", "public_snapshot.py")
 
 
 def lifecycle_env(config: ApiClusterConfig, *, group_name: str, hook_name: str) -> dict[str, str | int]:

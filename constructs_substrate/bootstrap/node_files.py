@@ -3,16 +3,12 @@ readiness probe (load-balanced roles) and session-key rotation (validators)."""
 
 from __future__ import annotations
 
-import functools
-
-from importlib.resources import files
-
 from .. import layout
 from ..config import NodeConfig
 from ..flags import node_args, probe_args
 from ..roles import NodeRole
 from . import paths
-from .compact import compact_python
+from .shipped import module_source
 from .env import shipped_key
 from .model import RenderedFile
 from .templating import render_shell, render_unit
@@ -73,12 +69,9 @@ def node_files(config: NodeConfig, env_file: str) -> list[RenderedFile]:
     return result
 
 
-@functools.cache  # compacting parses the script: once per process, not per node
 def probe_source() -> str:
-    """``constructs_substrate/probe/readiness_probe.py`` as shipped: compacted (same
-    program, see :mod:`.compact`)."""
-    source = files("constructs_substrate.probe").joinpath("readiness_probe.py").read_text(encoding="utf-8")
-    return compact_python(source, "constructs_substrate/probe/readiness_probe.py")
+    """``constructs_substrate/probe/readiness_probe.py`` as shipped (verbatim)."""
+    return module_source("constructs_substrate.probe", "readiness_probe.py")
 
 
 def probe_script(config: NodeConfig) -> list[RenderedFile]:

@@ -21,7 +21,7 @@ instance id and region also come from IMDSv2.
 
 Exit status 0 when the action was recorded, and also when no action is pending for
 this instance (a reboot while in service, or completed already); 1 otherwise, so the
-caller retries. Shipped compacted (no docstrings or comments) in the user data.
+caller retries. Shipped verbatim in the user data (the boot stage).
 """
 
 import argparse

@@ -1,7 +1,7 @@
 """The bootstrap steps a :class:`~constructs_substrate.snapshots.SnapshotSource` adds
 to its node (a :class:`~constructs_substrate.bootstrap.BootstrapExtension`):
 
-- ``snapshot_producer.py`` (this package's ``producer.py``, compacted); it imports the
+- ``snapshot_producer.py`` (this package's ``producer.py``); it imports the
   SigV4 client ``lifecycle_action.py`` that every node's boot stage ships beside it
   (:data:`~constructs_substrate.bootstrap.bundle.AWS_CLIENT`, the client the clusters'
   lifecycle scripts call too);
@@ -25,7 +25,7 @@ from .. import layout
 from ..bootstrap import BootstrapExtension, RenderedFile
 from ..bootstrap import paths
 from ..bootstrap.bundle import AWS_CLIENT
-from ..bootstrap.compact import compact_module
+from ..bootstrap.shipped import module_source
 from ..bootstrap.sandbox import UNIT_SANDBOX
 from ..bootstrap.templating import without_comments
 from ..node import DATA_DEVICE_NAME
@@ -112,7 +112,7 @@ def snapshot_extension(config: SnapshotSourceConfig, *, source: str) -> Bootstra
     return BootstrapExtension(
         files=(
             RenderedFile(CONFIG_FILE, json.dumps(producer_config(config, source=source), indent=1, sort_keys=True) + "\n"),
-            RenderedFile(PRODUCER, compact_module("constructs_substrate.snapshots", "producer.py")),
+            RenderedFile(PRODUCER, module_source("constructs_substrate.snapshots", "producer.py")),
             RenderedFile(paths.unit(SERVICE), without_comments(service_unit(config), ORIGIN)),
             RenderedFile(paths.unit(TIMER), without_comments(timer_unit(config), ORIGIN)),
         ),

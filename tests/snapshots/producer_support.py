@@ -21,7 +21,7 @@ from pathlib import Path
 
 from constructs_substrate import NodeConfig
 from constructs_substrate.snapshots import SnapshotSourceConfig
-from constructs_substrate.bootstrap.compact import compact_module
+from constructs_substrate.bootstrap.shipped import module_source
 from constructs_substrate.snapshots.extension import CONFIG_FILE, PRODUCER, snapshot_extension
 
 REGION = "eu-central-1"
@@ -116,7 +116,7 @@ class Host:
         files = {f.path: f for f in snapshot_extension(self.config, source=SOURCE).files}
         (self.root / Path(PRODUCER).name).write_text(files[PRODUCER].content)
         # Every node's boot stage ships the client (bootstrap/bundle.py), compacted too.
-        (self.root / "lifecycle_action.py").write_text(compact_module("constructs_substrate.cluster", "lifecycle_action.py"))
+        (self.root / "lifecycle_action.py").write_text(module_source("constructs_substrate.cluster", "lifecycle_action.py"))
         values = json.loads(files[CONFIG_FILE].content)
         values.update(imds_url=self.imds_url, endpoint=self.endpoint, rpc_url=self.rpc_url,
                       systemctl=str(systemctl), poll_seconds=0.2, interval_seconds=0)  # tests age snapshots by hand

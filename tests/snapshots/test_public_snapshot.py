@@ -1,5 +1,5 @@
-"""The public-snapshot restore for real on loopback: the downloader as shipped (compacted,
-run by ``python3``) against a server of a generated database in Parity's layout
+"""The public-snapshot restore for real on loopback: the downloader as shipped
+(run by ``python3``) against a server of a generated database in Parity's layout
 (``benchmarks/public_layout.py``), the restore script's choice of source, the node's
 start gate, and the config's refusals.
 """

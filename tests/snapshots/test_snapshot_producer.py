@@ -1,4 +1,4 @@
-"""The snapshot producer run for real on loopback: the shipped (compacted) script
+"""The snapshot producer run for real on loopback: the shipped script
 against moto's EC2 and SSM, IMDSv2 from ``FakeAws``, a fake node RPC and a fake
 ``systemctl`` (``producer_support.py``). What it must do: stop the node before the
 snapshot is initiated and start it right after, also when the snapshot fails; publish

@@ -10,8 +10,8 @@ Per node (:class:`Node`):
   the test controls; a PUBLIC port and a PRIVATE one standing for the node's rendered
   listeners, ``--experimental-rpc-endpoint`` on 0.0.0.0 and on 127.0.0.1, each with its
   own connection cap);
-- the **real probe as the user data ships it**: the compacted ``readiness_probe.py``
-  decoded from the launch template's user data, run with the ``ExecStart`` arguments
+- the **real probe as the node gets it**: the shipped ``readiness_probe.py``
+  unpacked from the bootstrap bundle, run with the ``ExecStart`` arguments
   of the rendered ``substrate-probe.service``. Only ``--rpc-url`` (to the shim port
   standing for the listener the rendered URL names) and ``--listen`` (to
   ``127.0.0.1:0``) are rewritten; every timing argument is kept.
