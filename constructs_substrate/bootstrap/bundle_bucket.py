@@ -18,6 +18,7 @@ import re
 
 from .._framework import Construct, TerraformStack, aws
 from ..iam import deny_insecure_transport, policy_document
+from ..private_bucket import block_public_access, encrypt, keep_versions
 from .bundle import MAX_PREFIX, Bundle, BundleSource
 
 BUCKET_ID = "bootstrap-bundles"
@@ -84,28 +85,9 @@ class BootstrapBucket(Construct):
         s3 = lambda name: aws(f"s3_bucket_{name}")  # noqa: E731
         self.bucket = aws("s3_bucket").S3Bucket(self, "bucket", bucket=self.name, force_destroy=True, provider=provider)
         bucket = self.bucket.id
-        self.public_access_block = s3("public_access_block").S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, provider=provider,
-        )
-        self.ownership = s3("ownership_controls").S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket, rule={"object_ownership": "BucketOwnerEnforced"}, provider=provider
-        )
-        module = s3("server_side_encryption_configuration")
-        self.encryption = module.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket, provider=provider,
-            rule=[module.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    module.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                ),
-                bucket_key_enabled=True,
-            )],
-        )
-        self.versioning = s3("versioning").S3BucketVersioningA(
-            self, "versioning", bucket=bucket, versioning_configuration={"status": "Enabled"}, provider=provider
-        )
+        self.public_access_block, self.ownership = block_public_access(self, bucket, provider)
+        self.encryption = encrypt(self, bucket, provider)
+        self.versioning = keep_versions(self, bucket, provider)
         module = s3("lifecycle_configuration")
         self.lifecycle_rules = module.S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=bucket, provider=provider,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._framework import Construct, TerraformStack, aws, is_token
 from ..iam import deny_insecure_transport, policy_document
+from ..private_bucket import block_public_access, encrypt, keep_versions
 
 LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
 """ELB's log delivery service principal: what AWS documents for Regions opened in
@@ -91,27 +92,9 @@ class AccessLogBucket(Construct):
             self, "bucket", bucket_prefix=f"{name_prefix}logs-"[:37], force_destroy=False, provider=provider
         )
         bucket = self.bucket.id
-        self.public_access_block = s3("public_access_block").S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, provider=provider,
-        )
-        self.ownership = s3("ownership_controls").S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket, rule={"object_ownership": "BucketOwnerEnforced"}, provider=provider
-        )
-        module = s3("server_side_encryption_configuration")
-        self.encryption = module.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket, provider=provider,
-            rule=[module.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    module.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                ),
-            )],
-        )
-        self.versioning = s3("versioning").S3BucketVersioningA(
-            self, "versioning", bucket=bucket, versioning_configuration={"status": "Enabled"}, provider=provider
-        )
+        self.public_access_block, self.ownership = block_public_access(self, bucket, provider)
+        self.encryption = encrypt(self, bucket, provider, bucket_key=None)
+        self.versioning = keep_versions(self, bucket, provider)
         module = s3("lifecycle_configuration")
         self.lifecycle_rules = module.S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=bucket, provider=provider,

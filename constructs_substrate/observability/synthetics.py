@@ -20,6 +20,7 @@ import json
 
 from .._framework import Construct, aws
 from ..iam import deny_insecure_transport, policy_document
+from ..private_bucket import block_public_access, encrypt, keep_versions
 from ..naming import CANARY_NAME_MAX, fit
 from .canary.package import HANDLER, build_zip, zip_digest
 from .config import CanaryConfig
@@ -60,13 +61,7 @@ class SyntheticCheck(Construct):
             self, "bucket", bucket_prefix=f"{name_prefix}canary-"[:37], force_destroy=True, provider=provider
         )
         bucket = self.bucket.id
-        self.public_access_block = s3("public_access_block").S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, provider=provider,
-        )
-        self.ownership = s3("ownership_controls").S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket, rule={"object_ownership": "BucketOwnerEnforced"}, provider=provider
-        )
+        self.public_access_block, self.ownership = block_public_access(self, bucket, provider)
         self.key = aws("kms_key").KmsKey(
             self, "key", description=f"Synthetics canary {name}: code and run artifacts", enable_key_rotation=True,
             deletion_window_in_days=30, provider=provider,
@@ -78,21 +73,8 @@ class SyntheticCheck(Construct):
                 "Resource": "*",
             }]),
         )
-        sse = s3("server_side_encryption_configuration")
-        self.encryption = sse.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket, provider=provider,
-            rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=(
-                    sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn,
-                    )
-                ),
-                bucket_key_enabled=True,
-            )],
-        )
-        self.versioning = s3("versioning").S3BucketVersioningA(
-            self, "versioning", bucket=bucket, versioning_configuration={"status": "Enabled"}, provider=provider
-        )
+        self.encryption = encrypt(self, bucket, provider, kms_key_arn=self.key.arn)
+        self.versioning = keep_versions(self, bucket, provider)
         lifecycle = s3("lifecycle_configuration")
         self.lifecycle_rules = lifecycle.S3BucketLifecycleConfiguration(
             self, "lifecycle", bucket=bucket, provider=provider,
