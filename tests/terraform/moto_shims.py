@@ -389,6 +389,25 @@ def ec2_monitor_instances() -> None:
     R.monitor_instances, R.unmonitor_instances = switch("enabled"), switch("disabled")
 
 
+def ec2_instance_groups_from_network_interface() -> None:
+    """AWS: an instance launched with ``NetworkInterfaces`` (the provider sends them when
+    ``associate_public_ip_address`` is set) is in the security groups of its primary
+    interface, and DescribeInstances lists them under ``SecurityGroups``. moto puts the
+    groups on the interface only and lists none for the instance (every re-plan of a node
+    with an Elastic IP wanted to add its security group back)."""
+    from moto.ec2.models.instances import Instance
+
+    original = Instance.prep_nics
+
+    def prep_nics(self, nic_spec, *args, **kwargs):
+        original(self, nic_spec, *args, **kwargs)
+        primary = self.nics.get(0)
+        if primary is not None and not self.security_groups:
+            self.security_groups = list(primary._group_set)
+
+    Instance.prep_nics = prep_nics
+
+
 def ec2_launch_template_tag_specifications() -> None:
     """AWS: ``TagSpecifications`` of CreateLaunchTemplate with resource type
     ``launch-template`` tag the template itself; they are not part of the template's
@@ -479,6 +498,7 @@ SHIMS: tuple[Shim, ...] = (
     _shim("ec2: security group rule description read-back", ec2_security_group_rule_description),
     _shim("ec2: Monitor/UnmonitorInstances", ec2_monitor_instances),
     _shim("ec2: launch-template tags are not template data", ec2_launch_template_tag_specifications),
+    _shim("ec2: an instance is in its primary interface's security groups", ec2_instance_groups_from_network_interface),
 )
 
 
