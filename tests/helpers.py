@@ -8,10 +8,12 @@ from typing import Any, Callable, Iterator
 from constructs_substrate._framework import App, SynthTesting, TerraformStack, aws
 
 
-def synth(build: Callable[[TerraformStack], Any], region: str = "eu-central-1") -> dict:
-    """Build a stack with a default AWS provider, return the synthesized JSON as a dict."""
+def synth(build: Callable[[TerraformStack], Any], region: str = "eu-central-1", stack_name: str = "test") -> dict:
+    """Build a stack with a default AWS provider, return the synthesized JSON as a dict.
+    ``stack_name``: distinct names give distinct resource names (stacks applied side by
+    side in one emulator account must not collide, as two real stacks would not)."""
     app = App(stack_traces=False)
-    stack = TerraformStack(app, "test")
+    stack = TerraformStack(app, stack_name)
     aws("provider").AwsProvider(stack, "aws", region=region)
     build(stack)
     return json.loads(SynthTesting.synth(stack))

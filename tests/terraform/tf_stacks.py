@@ -93,12 +93,14 @@ def _monitoring_stack(stack):
 
 def user_stacks(zone_id: str = ZONE_ID) -> dict[str, dict]:
     """Stack name -> synthesized document (region eu-central-1)."""
-    documents = {name: synth(_node_stack(config)) for name, config in node_configs(zone_id).items()}
+    # Each under its own stack name: the node stacks apply side by side in one emulator
+    # account, where same-named buckets and SSM documents would collide.
+    documents = {name: synth(_node_stack(config), stack_name=name) for name, config in node_configs(zone_id).items()}
     documents.update({f"cluster-{key}": doc for key, doc in synth_cluster_stacks().items()})
     documents["global-geolocation"] = synth(_global_stack("geolocation", zone_id))
     documents["global-latency"] = synth(_global_stack("latency", zone_id))
     documents["monitoring"] = synth(_monitoring_stack)
-    documents["node-snapshot-source"] = synth(_snapshot_source_stack)
+    documents["node-snapshot-source"] = synth(_snapshot_source_stack, stack_name="node-snapshot-source")
     return documents
 
 
