@@ -143,11 +143,11 @@ def exec_start(unit: str) -> list[str]:
 
 
 def artifacts_from_synth(document: dict) -> Artifacts:
-    from gates.synthesis import rendered_user_data
+    from gates.synthesis import booted_files, rendered_user_data
 
     (text,) = [text for address, text in rendered_user_data(document) if address.startswith("aws_launch_template.")]
-    cloud_config = yaml.safe_load(text)
-    files = {entry["path"]: entry["content"] for entry in cloud_config["write_files"]}
+    # The user data's boot stage plus the bootstrap bundle it fetches (what the instance writes).
+    files = dict(booted_files(document, text))
     return Artifacts(
         target_group=from_synth(document),
         files=files,
