@@ -153,13 +153,14 @@ def deploy_chain(
             stack, "snapshots", config=SnapshotSourceConfig(node=NodeConfig(**{**node_fields, "name": f"{chain}-snapshot-{region}"})),
             subnet_id=network.subnet_ids[-1], provider=provider, **observed,
         )
+        cluster_node = NodeConfig(**node_fields)
         deployment.clusters[region] = AutoscalingApiCluster(
             stack, "rpc",
             config=ApiClusterConfig(
-                node=NodeConfig(**node_fields),
+                node=cluster_node,
                 # New instances start from the region's newest snapshot once there is one,
                 # before that from Parity's public snapshot where the chain has one.
-                snapshot=_fast_start(deployment.snapshot_sources[region], node_fields),
+                snapshot=_fast_start(deployment.snapshot_sources[region], cluster_node),
                 domain_name=endpoint.regional_name(region),
                 zone_name=settings.effective_zone_name,
                 hosted_zone_id=zone_id,
@@ -223,11 +224,10 @@ def deploy_chain(
     return deployment
 
 
-def _fast_start(source: SnapshotSource, node_fields: dict) -> ChainSnapshot:
+def _fast_start(source: SnapshotSource, node: NodeConfig) -> ChainSnapshot:
     """The cluster's data sources, fastest first: the region's own EBS snapshot, then
     Parity's public snapshot of the same database kind and pruning (if the chain has
     one), then sync (docs/autoscaling-api-cluster.md, "Fast start")."""
-    node = NodeConfig(**node_fields)
     public = public_snapshot_url(node.chain.name, node.database, node.profile.archive)
     return ChainSnapshot(ssm_parameter_name=source.parameter_name, public_url=public)
 
